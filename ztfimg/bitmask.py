@@ -1,0 +1,227 @@
+"""The ZTF pixel mask bits (``mskimg.fits``) and conversions to boolean masks.
+
+Bits (ZTF.md section 4, checked against the legend in real mask headers):
+
+===  ==================  =========================================
+bit  name                meaning
+===  ==================  =========================================
+0    TRACKS              aircraft/satellite track
+1    SEXSOURCES          contains SExtractor detection
+2    LOWRESPONSIVITY     low responsivity
+3    HIGHRESPONSIVITY    high responsivity
+4    NOISY               noisy
+5    GHOSTS              ghost from bright source
+6    SPILLAGE            possible ghost from charge spillage
+7    SPIKES              pixel spike (possible rad hit)
+8    SATURATED           saturated
+9    DEAD                dead (unresponsive)
+10   NAN                 NaN
+11   PSFSOURCES          contains PSF-extracted source position
+12   BRIGHTSTARHALO      halo from bright source
+===  ==================  =========================================
+
+Two default selections:
+
+* :data:`BACKGROUND_BITS` masks everything (stars included) for a sky estimate;
+* :data:`DETECTION_BITS` masks everything **but** bits 1 and 11, which mark every
+  star: masking them for detection or photometry removes the stars themselves.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import warnings
+
+import numpy as np
+
+from .errors import InvalidParameterError
+
+__all__ = [
+    "ZTFBit",
+    "BACKGROUND_BITS",
+    "DETECTION_BITS",
+    "KEYWORD_BITS",
+    "MASK_LEGEND",
+    "bits_from_keywords",
+    "to_bool",
+    "count_bits",
+    "check_legend",
+    "MaskLegendWarning",
+]
+
+
+class ZTFBit(enum.IntFlag):
+    """The ZTF mask bits as flags (value ``1 << bit``)."""
+
+    TRACKS = 1 << 0
+    SEXSOURCES = 1 << 1
+    LOWRESPONSIVITY = 1 << 2
+    HIGHRESPONSIVITY = 1 << 3
+    NOISY = 1 << 4
+    GHOSTS = 1 << 5
+    SPILLAGE = 1 << 6
+    SPIKES = 1 << 7
+    SATURATED = 1 << 8
+    DEAD = 1 << 9
+    NAN = 1 << 10
+    PSFSOURCES = 1 << 11
+    BRIGHTSTARHALO = 1 << 12
+
+
+#: Every defined bit: the selection for background estimation.
+BACKGROUND_BITS = ZTFBit(sum(b.value for b in ZTFBit))
+#: Every defined bit but the two source markers (1 and 11): for detection and photometry.
+DETECTION_BITS = BACKGROUND_BITS & ~(ZTFBit.SEXSOURCES | ZTFBit.PSFSOURCES)
+
+#: The keyword names users pass to ``get_mask`` and the bit each one selects.
+KEYWORD_BITS = {
+    "tracks": ZTFBit.TRACKS,
+    "sexsources": ZTFBit.SEXSOURCES,
+    "lowresponsivity": ZTFBit.LOWRESPONSIVITY,
+    "highresponsivity": ZTFBit.HIGHRESPONSIVITY,
+    "noisy": ZTFBit.NOISY,
+    "ghosts": ZTFBit.GHOSTS,
+    "spillage": ZTFBit.SPILLAGE,
+    "spikes": ZTFBit.SPIKES,
+    "saturated": ZTFBit.SATURATED,
+    "dead": ZTFBit.DEAD,
+    "nan": ZTFBit.NAN,
+    "psfsources": ZTFBit.PSFSOURCES,
+    "brightstarhalo": ZTFBit.BRIGHTSTARHALO,
+}
+
+#: The legend IPAC writes in mask headers (``BITnn`` comments), for :func:`check_legend`.
+MASK_LEGEND = {
+    0: "AIRCRAFT/SATELLITE TRACK",
+    1: "CONTAINS SEXTRACTOR DETECTION",
+    2: "LOW RESPONSIVITY",
+    3: "HIGH RESPONSIVITY",
+    4: "NOISY",
+    5: "GHOST FROM BRIGHT SOURCE",
+    6: "POSSIBLE GHOST FROM CHARGE SPILLAGE",
+    7: "PIXEL SPIKE (POSSIBLE RAD HIT)",
+    8: "SATURATED",
+    9: "DEAD (UNRESPONSIVE)",
+    10: "NAN (NOT A NUMBER)",
+    11: "CONTAINS PSF-EXTRACTED SOURCE POSITION",
+    12: "HALO FROM BRIGHT SOURCE",
+}
+
+
+class MaskLegendWarning(UserWarning):
+    """A mask header's own bit legend differs from the table ztfimg uses."""
+
+
+def bits_from_keywords(**flags: bool) -> ZTFBit:
+    """Combine the bits selected by ``get_mask``-style keywords.
+
+    Parameters
+    ----------
+    **flags : bool
+        Any of the keys of :data:`KEYWORD_BITS` (``tracks=True, sexsources=False, ...``).
+
+    Returns
+    -------
+    ZTFBit
+        The OR of the bits whose keyword is True.
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown keyword.
+    """
+    unknown = set(flags) - set(KEYWORD_BITS)
+    if unknown:
+        raise InvalidParameterError(
+            f"unknown mask keyword(s) {sorted(unknown)}; known: {sorted(KEYWORD_BITS)}")
+    out = ZTFBit(0)
+    for key, on in flags.items():
+        if on:
+            out |= KEYWORD_BITS[key]
+    return out
+
+
+def to_bool(mask, bits=DETECTION_BITS) -> np.ndarray:
+    """Boolean mask (True = masked) of the pixels with any of ``bits`` set.
+
+    Parameters
+    ----------
+    mask : array_like of int
+        A ZTF bit mask (int16 as stored, any endianness).
+    bits : int or ZTFBit, default DETECTION_BITS
+        Bits to select.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Same shape as ``mask``; a new array (``mask`` is not modified). A bool array is
+        what sep accepts.
+    """
+    arr = np.asarray(mask)
+    if arr.dtype.kind not in "iu":
+        raise InvalidParameterError(f"a bit mask must be an integer array, got dtype {arr.dtype}")
+    return (arr & int(bits)) != 0
+
+
+def count_bits(mask) -> dict[ZTFBit, int]:
+    """Number of pixels that have each ZTF bit set.
+
+    Parameters
+    ----------
+    mask : array_like of int
+        A ZTF bit mask.
+
+    Returns
+    -------
+    dict
+        ``{ZTFBit: count}`` for all 13 bits, in bit order.
+    """
+    arr = np.asarray(mask)
+    if arr.dtype.kind not in "iu":
+        raise InvalidParameterError(f"a bit mask must be an integer array, got dtype {arr.dtype}")
+    # one pass over the pixels: histogram of the 16-bit values, then bit counts per value
+    counts = np.bincount((arr.astype(np.int64) & 0xFFFF).ravel(), minlength=1 << 16)
+    values = np.arange(1 << 16)
+    return {b: int(counts[(values & b.value) != 0].sum()) for b in ZTFBit}
+
+
+_BITKEY = re.compile(r"^BIT(\d\d)$")
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", str(text)).strip().upper()
+
+
+def check_legend(header, warn: bool = True) -> dict[int, tuple[str, str]]:
+    """Compare a mask header's ``BITnn`` legend with :data:`MASK_LEGEND`.
+
+    Only headers that carry a mask legend are checked (science headers use ``BITnn`` for
+    INFOBITS and are recognised by the absence of the mask wording).
+
+    Parameters
+    ----------
+    header : astropy.io.fits.Header
+        A mask image header.
+    warn : bool, default True
+        Emit a :class:`MaskLegendWarning` listing the differences.
+
+    Returns
+    -------
+    dict
+        ``{bit: (expected, found)}`` for every bit whose description differs.
+    """
+    found = {}
+    for key in header:
+        m = _BITKEY.match(str(key))
+        if m:
+            found[int(m.group(1))] = _norm(header.comments[key])
+    if not found or not any("SEXTRACTOR DETECTION" in v or "AIRCRAFT" in v for v in found.values()):
+        return {}
+    diffs = {bit: (MASK_LEGEND[bit], found.get(bit, "<missing>"))
+             for bit in MASK_LEGEND if _norm(MASK_LEGEND[bit]) != found.get(bit)}
+    if diffs and warn:
+        lines = "; ".join(f"bit {b}: expected {e!r}, header says {f!r}" for b, (e, f) in diffs.items())
+        warnings.warn(f"mask header legend differs from ztfimg's bit table: {lines}",
+                      MaskLegendWarning, stacklevel=2)
+    return diffs
