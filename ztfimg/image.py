@@ -105,6 +105,7 @@ def read_fits(path, *, header_only=False, dtype=None):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", category=fits.verify.VerifyWarning)
+            warnings.filterwarnings("error", message=".*truncated.*")
             with fits.open(path, memmap=True, lazy_load_hdus=True) as hdul:
                 hdu = hdul[0]
                 if hdu.header.get("NAXIS", 0) == 0 and len(hdul) > 1:
@@ -121,7 +122,7 @@ def read_fits(path, *, header_only=False, dtype=None):
                 target = np.dtype(dtype) if dtype is not None else raw.dtype.newbyteorder("=")
                 data = np.array(raw, dtype=target.newbyteorder("="), copy=True)
     except (OSError, TypeError, ValueError, IndexError, fits.verify.VerifyError,
-            fits.verify.VerifyWarning) as exc:
+            UserWarning) as exc:
         if isinstance(exc, (MissingFileError, FileFormatError)):
             raise
         raise FileFormatError(f"cannot read FITS file {path!r} (truncated or not FITS?): {exc}") from exc
