@@ -1,0 +1,634 @@
+"""Circular aperture photometry, curves of growth and ZTF aperture corrections.
+
+:func:`aperture_photometry` sums an image in circles with exact pixel overlap
+(``sep.sum_circle``, ``subpix=0``) and optionally subtracts a local sky measured in an
+annulus: the (exact-overlap) mean with ``sep.sum_circann``, or the median or a
+sigma-clipped mean of the pixels whose centre falls in the annulus (vectorised over all
+positions with :func:`ztfimg.stamps.cut_stamps`).
+
+Output layout (like photutils): one row per input position, same order and index as the
+input. With a scalar ``radius`` the columns are ``sum``, ``sumerr``, ``area``,
+``npix_masked``, ``masked_frac``, ``flag``; with several radii each of these gets a
+suffix ``_0``, ``_1`` ... in the order of ``radius`` (``df.attrs["radius"]`` lists them)
+and ``flag`` is the OR over radii. The sky columns ``sky``, ``skyerr``, ``sky_npix`` are
+shared by all radii.
+
+Errors (variance in data units squared)::
+
+    sumerr**2 = rms**2 * area + max(sum, 0) / gain + area**2 * skyerr**2
+
+with ``area`` the unmasked aperture area, ``rms`` the per-pixel sky noise (a scalar or a
+map, then summed over the aperture) and ``skyerr`` the error on the per-pixel sky:
+``sigma / sqrt(sky_npix)`` for the mean and the clipped mean, ``sqrt(pi/2)`` times that
+for the median.
+
+Pixel convention: 0-based, ``x`` = column, ``y`` = row (``data[y, x]``), like sep.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import sep
+
+from .background import _bool_mask, _finite_inputs, _native_float
+from .errors import HeaderKeywordError, InvalidParameterError, ShapeMismatchError
+from .stamps import cut_stamps
+
+__all__ = [
+    "aperture_photometry", "curve_of_growth", "apcor_table_from_header",
+    "aperture_correction", "apply_aperture_correction",
+    "APER_PARTIAL", "APER_OFF_IMAGE", "APER_HAS_MASKED", "APER_ALL_MASKED",
+    "APER_BAD_POSITION", "APER_NO_SKY", "SKY_ESTIMATORS",
+]
+
+#: Flag: the aperture is partly outside the image (sum over the inside part only).
+APER_PARTIAL = 1
+#: Flag: the aperture is entirely outside the image (NaN values).
+APER_OFF_IMAGE = 2
+#: Flag: some aperture pixels are masked or NaN (excluded from the sum, not corrected).
+APER_HAS_MASKED = 4
+#: Flag: every aperture pixel inside the image is masked (NaN values).
+APER_ALL_MASKED = 8
+#: Flag: the position is NaN or infinite (NaN values).
+APER_BAD_POSITION = 16
+#: Flag: no usable pixel in the sky annulus (NaN values).
+APER_NO_SKY = 32
+
+#: Accepted values of ``sky_estimator``.
+SKY_ESTIMATORS = ("mean", "median", "sigclip")
+
+_PER_RADIUS = ("sum", "sumerr", "area", "npix_masked", "masked_frac", "flag")
+_STAMP_BUDGET = 4_000_000  # pixels per chunk for the median / clipped annulus sky
+_TINY = 1e-9
+
+
+def _positions(x, y):
+    xs = np.asarray(x, dtype=np.float64)
+    ys = np.asarray(y, dtype=np.float64)
+    if xs.ndim > 1 or ys.ndim > 1 or xs.shape != ys.shape:
+        raise ShapeMismatchError(
+            f"x and y must be scalars or 1-D arrays of the same length; got shapes "
+            f"{xs.shape} and {ys.shape}")
+    return np.atleast_1d(xs).copy(), np.atleast_1d(ys).copy()
+
+
+def _radii(radius):
+    r = np.atleast_1d(np.asarray(radius, dtype=np.float64))
+    if r.ndim != 1 or r.size == 0:
+        raise InvalidParameterError(f"radius must be a number or a 1-D list; got {radius!r}")
+    if not np.all(np.isfinite(r)) or np.any(r <= 0):
+        raise InvalidParameterError(f"aperture radius must be > 0 pixels; got {radius!r}")
+    return r
+
+
+def _annulus(bkgann):
+    if bkgann is None:
+        return None
+    try:
+        rin, rout = (float(v) for v in bkgann)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            f"bkgann must be (inner, outer) radii in pixels; got {bkgann!r}") from None
+    if not (np.isfinite(rin) and np.isfinite(rout)) or rin < 0 or rin >= rout:
+        raise InvalidParameterError(
+            f"bkgann must satisfy 0 <= inner < outer (pixels); got {bkgann!r}")
+    return rin, rout
+
+
+def _geometry(xs, ys, r, shape):
+    """Off-image and partial flags of circles of radius r on a frame of ``shape``."""
+    ny, nx = shape
+    lo_x, hi_x, lo_y, hi_y = -0.5, nx - 0.5, -0.5, ny - 0.5
+    ddx = np.maximum(np.maximum(lo_x - xs, xs - hi_x), 0.0)
+    ddy = np.maximum(np.maximum(lo_y - ys, ys - hi_y), 0.0)
+    off = np.hypot(ddx, ddy) >= r
+    partial = ~off & ((xs - r < lo_x) | (xs + r > hi_x) | (ys - r < lo_y) | (ys + r > hi_y))
+    return off, partial
+
+
+class _MaskNeighbourhood:
+    """Which positions have a masked pixel within a radius (conservative, block based).
+
+    Calling sep a second time on the (unmasked-pixel) weight map is only needed near
+    masked pixels; this finds those positions from a 16x16-block "any" map.
+    """
+
+    block = 16
+
+    def __init__(self, bmask):
+        from scipy import ndimage
+
+        self._ndimage = ndimage
+        ny, nx = bmask.shape
+        b = self.block
+        py, px = -ny % b, -nx % b
+        padded = np.pad(bmask, ((0, py), (0, px))) if (py or px) else bmask
+        self.blocks = padded.reshape((ny + py) // b, b, (nx + px) // b, b).any(axis=(1, 3))
+        self._cache = {}
+
+    def near(self, xs, ys, radius):
+        k = int(np.ceil((radius + 1.0) / self.block))
+        if k not in self._cache:
+            self._cache[k] = self._ndimage.maximum_filter(self.blocks, size=2 * k + 1,
+                                                          mode="constant", cval=False)
+        dil = self._cache[k]
+        bx = np.clip(np.floor((xs + 0.5) / self.block).astype(np.int64), 0, dil.shape[1] - 1)
+        by = np.clip(np.floor((ys + 0.5) / self.block).astype(np.int64), 0, dil.shape[0] - 1)
+        return dil[by, bx]
+
+
+def _areas(shape, xg, yg, rin, rout, partial, off, near, goodw_fn, ones_fn, subpix):
+    """In-image and unmasked areas (pixels) of circles (rin=None) or annuli.
+
+    Exact geometry gives the full area; sep is called on a ones map only for the partial
+    apertures and on the unmasked-pixel weight map only near masked pixels.
+    """
+    def run(w, idx):
+        if rin is None:
+            return sep.sum_circle(w, xg[idx], yg[idx], rout, subpix=subpix)[0]
+        return sep.sum_circann(w, xg[idx], yg[idx], rin, rout, subpix=subpix)[0]
+
+    full = np.pi * (rout ** 2 - (0.0 if rin is None else rin ** 2))
+    n = len(xg)
+    if subpix:
+        area_in = run(ones_fn(), np.arange(n))
+    else:
+        area_in = np.full(n, full)
+        idx = np.flatnonzero(partial)
+        if idx.size:
+            area_in[idx] = run(ones_fn(), idx)
+    area_in[off] = 0.0
+    area_good = area_in.copy()
+    if near is not None:
+        idx = np.flatnonzero(near & ~off)
+        if idx.size:
+            area_good[idx] = np.minimum(run(goodw_fn(), idx), area_in[idx])
+    return area_in, area_good
+
+
+def _annulus_pixels(arr, bmask, xs, ys, rin, rout):
+    """Values of the pixels whose centre lies in the annulus: (n, m) array, NaN elsewhere."""
+    size = int(2 * np.ceil(rout) + 3)
+    size = min(size, arr.shape[0], arr.shape[1])
+    st = cut_stamps(arr, xs, ys, size, mask=bmask)
+    yy, xx = np.mgrid[0:size, 0:size]
+    d2 = (xx[None] - st.x[:, None, None]) ** 2 + (yy[None] - st.y[:, None, None]) ** 2
+    sel = (d2 >= rin * rin) & (d2 < rout * rout)
+    vals = st.data.astype(np.float64)
+    bad = ~sel | ~np.isfinite(vals)
+    if st.mask is not None:
+        bad |= st.mask
+    vals[bad] = np.nan
+    return vals.reshape(len(xs), -1)
+
+
+def _robust_sky(arr, bmask, xs, ys, rin, rout, estimator, sigma, maxiters):
+    """Median or sigma-clipped-mean sky per position: (sky, std, npix)."""
+    n = len(xs)
+    sky = np.full(n, np.nan)
+    std = np.full(n, np.nan)
+    npix = np.zeros(n, dtype=np.int64)
+    size = int(2 * np.ceil(rout) + 3)
+    chunk = max(1, _STAMP_BUDGET // (size * size))
+    for start in range(0, n, chunk):
+        sl = slice(start, min(n, start + chunk))
+        vals = _annulus_pixels(arr, bmask, xs[sl], ys[sl], rin, rout)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows -> NaN
+            if estimator == "sigclip":
+                from astropy.stats import sigma_clip
+
+                from astropy.utils.exceptions import AstropyUserWarning
+
+                warnings.simplefilter("ignore", AstropyUserWarning)  # NaN = not in annulus
+                vals = sigma_clip(vals, sigma=sigma, maxiters=maxiters, axis=1,
+                                  masked=False, cenfunc="median", stdfunc="std")
+                sky[sl] = np.nanmean(vals, axis=1)
+            else:
+                sky[sl] = np.nanmedian(vals, axis=1)
+            std[sl] = np.nanstd(vals, axis=1, ddof=1) if vals.shape[1] > 1 else np.nan
+        npix[sl] = np.count_nonzero(np.isfinite(vals), axis=1)
+    return sky, std, npix
+
+
+def _empty_frame(radii, scalar, index=None):
+    cols = {"x": [], "y": []}
+    names = _PER_RADIUS if scalar else [f"{c}_{k}" for k in range(len(radii)) for c in _PER_RADIUS]
+    for c in names:
+        cols[c] = np.array([], dtype=np.int64 if c.startswith("flag") else np.float64)
+    cols.update(sky=np.array([], float), skyerr=np.array([], float),
+                sky_npix=np.array([], np.int64))
+    if not scalar:
+        cols["flag"] = np.array([], dtype=np.int64)
+    df = pd.DataFrame(cols, index=index)
+    df.attrs["radius"] = [float(r) for r in radii]
+    return df
+
+
+def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, bkgann=None,
+                        sky_estimator="mean", sigma=3.0, maxiters=5, subpix=0):
+    """Sum an image in circular apertures, with optional local sky subtraction.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        2-D image, data units (DN), background-subtracted unless ``bkgann`` is given.
+        Never modified; non-finite pixels are treated as masked.
+    x, y : float or array_like
+        Aperture centres, 0-based pixels (``x`` = column). A pandas Series keeps its index
+        in the output. NaN/inf positions give NaN values and :data:`APER_BAD_POSITION`.
+    radius : float or sequence of float
+        Aperture radius (radii), pixels, applied to every position; each > 0.
+    rms : float or numpy.ndarray, optional
+        Sky noise per pixel (1 sigma), data units: a scalar or a map of the data's shape.
+        Default None: the standard deviation of the annulus pixels if ``bkgann`` is
+        given, else ``sumerr`` is NaN.
+    gain : float, optional
+        Gain in e-/DN (ZTF ``GAIN``) for the source Poisson term. Default None (none).
+    mask : numpy.ndarray, optional
+        Pixels to exclude (bool, or integer non-zero = masked), same shape as ``data``.
+        For ZTF, every bit but 1 and 11. Masked pixels are left out of the sum (no
+        correction) and counted in ``npix_masked``. Default None.
+    bkgann : (float, float), optional
+        Inner and outer radius of the sky annulus, pixels (``0 <= inner < outer``).
+        Default None (no sky subtraction; ``sky`` is 0).
+    sky_estimator : {"mean", "median", "sigclip"}, optional
+        Sky statistic in the annulus: exact-overlap mean (sep), median, or sigma-clipped
+        mean (astropy ``sigma_clip`` around the median) of the pixels whose centre is in
+        the annulus. Default "mean".
+    sigma : float, optional
+        Clipping threshold for "sigclip", in standard deviations. Default 3.
+    maxiters : int, optional
+        Maximum clipping iterations for "sigclip". Default 5.
+    subpix : int, optional
+        sep sub-pixel sampling of the aperture; 0 means exact overlap. Default 0.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same length, order and index as ``x``: ``x``, ``y``, then per radius ``sum``
+        (sky-subtracted, data units), ``sumerr``, ``area`` (unmasked in-image area,
+        pixels), ``npix_masked`` (masked area inside the image, pixels),
+        ``masked_frac`` (``npix_masked`` / in-image area), ``flag`` (``APER_*`` bits),
+        then ``sky`` (per pixel, data units), ``skyerr`` (its error) and ``sky_npix``
+        (annulus pixels used). See the module doc for the multi-radius layout.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``radius <= 0``, bad ``bkgann`` (inner >= outer), unknown ``sky_estimator``,
+        ``rms``/``gain`` not positive.
+    ShapeMismatchError
+        ``x``/``y`` lengths differ, ``mask``/``rms`` do not match ``data``.
+
+    Examples
+    --------
+    >>> phot = aperture_photometry(sub, src.x, src.y, [2, 3, 4], rms=bkg.globalrms,
+    ...                            gain=6.0, mask=detmask)               # doctest: +SKIP
+    >>> phot["sum_1"]                                                    # doctest: +SKIP
+    """
+    radii = _radii(radius)
+    scalar = np.ndim(radius) == 0
+    ann = _annulus(bkgann)
+    if sky_estimator not in SKY_ESTIMATORS:
+        raise InvalidParameterError(
+            f"sky_estimator must be one of {SKY_ESTIMATORS}; got {sky_estimator!r}")
+    if gain is not None and (not np.isfinite(gain) or gain <= 0):
+        raise InvalidParameterError(f"gain must be > 0 (e-/DN) or None; got {gain!r}")
+    if int(subpix) != subpix or subpix < 0:
+        raise InvalidParameterError(f"subpix must be an integer >= 0; got {subpix!r}")
+    if not np.isfinite(sigma) or sigma <= 0:
+        raise InvalidParameterError(f"sigma must be > 0; got {sigma!r}")
+    arr = _native_float(data)
+    index = x.index if isinstance(x, pd.Series) else None
+    xs, ys = _positions(x, y)
+    bmask = _bool_mask(mask, arr.shape)
+
+    var_map = None
+    if rms is not None:
+        if np.ndim(rms) == 0:
+            rms = float(rms)
+            if not np.isfinite(rms) or rms < 0:
+                raise InvalidParameterError(f"rms must be >= 0; got {rms!r}")
+        else:
+            rms_arr = np.asarray(rms)
+            if rms_arr.shape != arr.shape:
+                raise ShapeMismatchError(
+                    f"rms map has shape {rms_arr.shape} but data has shape {arr.shape}")
+            var_map = np.square(rms_arr, dtype=np.float64)
+            var_map = np.where(np.isfinite(var_map), var_map, 0.0)
+
+    n = len(xs)
+    if index is not None and len(index) != n:  # pragma: no cover - Series are 1-D
+        index = None
+    if n == 0:
+        return _empty_frame(radii, scalar, index)
+
+    arr, bmask = _finite_inputs(arr, bmask)
+    badpos = ~(np.isfinite(xs) & np.isfinite(ys))
+    xg = np.where(badpos, 0.0, xs)
+    yg = np.where(badpos, 0.0, ys)
+    subpix = int(subpix)
+    cache = {}
+
+    def goodw_fn():
+        if "goodw" not in cache:
+            cache["goodw"] = (~bmask).astype(np.float32)
+        return cache["goodw"]
+
+    def ones_fn():
+        if "ones" not in cache:
+            cache["ones"] = np.ones(arr.shape, dtype=np.float32)
+        return cache["ones"]
+
+    neigh = _MaskNeighbourhood(bmask) if bmask is not None and bmask.any() else None
+    if neigh is None:
+        bmask = None  # nothing masked: skip the mask in sep
+
+    # ------------------------------------------------------------------ sky
+    sky = np.zeros(n)
+    skyerr = np.zeros(n)
+    sky_npix = np.zeros(n, dtype=np.int64)
+    sky_sigma = np.full(n, np.nan) if rms is None else None
+    skyflag = np.zeros(n, dtype=np.int64)
+    if ann is not None:
+        rin, rout = ann
+        if sky_estimator == "mean":
+            s_ann = sep.sum_circann(arr, xg, yg, rin, rout, mask=bmask, subpix=subpix)[0]
+            off_a, partial_a = _geometry(xg, yg, rout, arr.shape)
+            near_a = None if neigh is None else neigh.near(xg, yg, rout)
+            _, a_ann = _areas(arr.shape, xg, yg, rin, rout, partial_a, off_a, near_a,
+                              goodw_fn, ones_fn, subpix)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                sky = np.where(a_ann > _TINY, s_ann / a_ann, np.nan)
+            npix_eff = a_ann
+            if rms is None:
+                # per-pixel scatter of the annulus (centre-in pixels)
+                _, sky_sigma, _ = _robust_sky(arr, bmask, xg, yg, rin, rout, "median",
+                                              sigma, maxiters)
+            elif var_map is not None:
+                v_ann = sep.sum_circann(var_map, xg, yg, rin, rout, mask=bmask,
+                                        subpix=subpix)[0]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    sky_sigma = np.sqrt(v_ann / a_ann)
+            factor = 1.0
+        else:
+            sky, sstd, npix_int = _robust_sky(arr, bmask, xg, yg, rin, rout, sky_estimator,
+                                              sigma, maxiters)
+            npix_eff = npix_int.astype(np.float64)
+            if rms is None:
+                sky_sigma = sstd
+            elif var_map is not None:
+                v_ann, _, _ = _robust_sky(var_map, bmask, xg, yg, rin, rout, "median",
+                                          sigma, maxiters)
+                sky_sigma = np.sqrt(v_ann)
+            factor = np.sqrt(np.pi / 2.0) if sky_estimator == "median" else 1.0
+        if sky_sigma is None:
+            sky_sigma = np.full(n, rms)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            skyerr = factor * sky_sigma / np.sqrt(npix_eff)
+        sky_npix = np.rint(npix_eff).astype(np.int64)
+        nosky = ~np.isfinite(sky) | (npix_eff <= _TINY)
+        skyflag[nosky] |= APER_NO_SKY
+        sky = np.where(nosky, np.nan, sky)
+
+    # -------------------------------------------------------------- apertures
+    out = {"x": xs, "y": ys}
+    flag_all = np.zeros(n, dtype=np.int64)
+    for k, r in enumerate(radii):
+        off, partial = _geometry(xs, ys, r, arr.shape)
+        off |= badpos
+        partial &= ~badpos
+        flag = skyflag.copy()
+        flag[partial] |= APER_PARTIAL
+        flag[off] |= APER_OFF_IMAGE
+        flag[badpos] = APER_BAD_POSITION
+        raw = sep.sum_circle(arr, xg, yg, r, mask=bmask, subpix=subpix)[0]
+        near = None if neigh is None else neigh.near(xg, yg, r)
+        area_in, area = _areas(arr.shape, xg, yg, None, r, partial, off, near, goodw_fn,
+                               ones_fn, subpix)
+        masked = np.clip(area_in - area, 0.0, None)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.where(area_in > _TINY, masked / area_in, np.nan)
+        flag[(masked > _TINY) & ~off] |= APER_HAS_MASKED
+        allmasked = (area <= _TINY) & ~off
+        flag[allmasked] |= APER_ALL_MASKED
+
+        net = raw - sky * area
+        if rms is None:
+            noise = sky_sigma ** 2 * area if ann is not None else np.full(n, np.nan)
+        elif var_map is not None:
+            noise = sep.sum_circle(var_map, xg, yg, r, mask=bmask, subpix=subpix)[0]
+        else:
+            noise = rms ** 2 * area
+        var = noise + area ** 2 * skyerr ** 2
+        if gain is not None:
+            var = var + np.clip(np.nan_to_num(net), 0.0, None) / gain
+        err = np.sqrt(var)
+
+        dead = badpos | off | allmasked
+        net = np.where(dead, np.nan, net)
+        err = np.where(dead | np.isnan(net), np.nan, err)
+        for name, val in (("area", area), ("npix_masked", masked), ("masked_frac", frac)):
+            val = np.where(badpos | off, np.nan, val)
+            out[name if scalar else f"{name}_{k}"] = val
+        suffix = "" if scalar else f"_{k}"
+        out["sum" + suffix] = net
+        out["sumerr" + suffix] = err
+        out["flag" + suffix] = flag
+        flag_all |= flag
+
+    sky_out = np.where(badpos, np.nan, sky)
+    skyerr_out = np.where(badpos | np.isnan(sky_out), np.nan, skyerr)
+    if ann is None:
+        sky_out = np.where(badpos, np.nan, 0.0)
+        skyerr_out = np.where(badpos, np.nan, 0.0)
+    out.update(sky=sky_out, skyerr=skyerr_out, sky_npix=np.where(badpos, 0, sky_npix))
+    if not scalar:
+        out["flag"] = flag_all
+    names = ["x", "y"]
+    names += list(_PER_RADIUS) if scalar else [f"{c}_{k}" for k in range(len(radii))
+                                               for c in _PER_RADIUS]
+    names += ["sky", "skyerr", "sky_npix"] + ([] if scalar else ["flag"])
+    df = pd.DataFrame({c: out[c] for c in names}, index=index)
+    df.attrs["radius"] = [float(r) for r in radii]
+    return df
+
+
+def curve_of_growth(data, x, y, radii, *, mask=None, bkgann=None, sky_estimator="median",
+                    norm_radius=None, subpix=0):
+    """Normalised curve of growth from (bright, isolated) stars.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        2-D image, background-subtracted unless ``bkgann`` is given.
+    x, y : array_like
+        Star positions, 0-based pixels. Stars with any flag (masked pixels, edge ...) or a
+        non-positive flux at ``norm_radius`` are left out.
+    radii : sequence of float
+        Aperture radii, pixels (> 0).
+    mask : numpy.ndarray, optional
+        Pixels to exclude, as in :func:`aperture_photometry`.
+    bkgann : (float, float), optional
+        Sky annulus radii, pixels. Default None (no local sky).
+    sky_estimator : {"mean", "median", "sigclip"}, optional
+        Sky statistic in the annulus. Default "median".
+    norm_radius : float, optional
+        Radius at which the growth is 1. Default ``max(radii)`` (must be one of them).
+    subpix : int, optional
+        sep sub-pixel sampling; 0 = exact. Default 0.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per radius (sorted): ``radius``, ``fraction`` (median over stars of
+        ``sum(r) / sum(norm_radius)``), ``fraction_err`` (1.2533 * 1.4826 * MAD /
+        sqrt(nstars)), ``nstars``.
+
+    Raises
+    ------
+    InvalidParameterError
+        Bad radii, ``norm_radius`` not among ``radii``.
+    """
+    radii = np.sort(_radii(radii))
+    norm_radius = float(radii.max() if norm_radius is None else norm_radius)
+    hit = np.flatnonzero(np.isclose(radii, norm_radius))
+    if hit.size == 0:
+        raise InvalidParameterError(
+            f"norm_radius {norm_radius} must be one of the radii {radii.tolist()}")
+    phot = aperture_photometry(data, x, y, list(radii), mask=mask, bkgann=bkgann,
+                               sky_estimator=sky_estimator, subpix=subpix)
+    sums = np.column_stack([phot[f"sum_{k}"].to_numpy() for k in range(len(radii))])
+    ref = sums[:, hit[0]]
+    keep = (phot["flag"].to_numpy() == 0) & np.all(np.isfinite(sums), axis=1) & (ref > 0)
+    frac = sums[keep] / ref[keep, None]
+    nstars = int(keep.sum())
+    if nstars:
+        med = np.median(frac, axis=0)
+        mad = np.median(np.abs(frac - med), axis=0)
+        err = 1.2533 * 1.4826 * mad / np.sqrt(nstars)
+    else:
+        med = np.full(len(radii), np.nan)
+        err = np.full(len(radii), np.nan)
+    df = pd.DataFrame({"radius": radii, "fraction": med, "fraction_err": err,
+                       "nstars": np.full(len(radii), nstars)})
+    df.attrs["norm_radius"] = norm_radius
+    return df
+
+
+def apcor_table_from_header(header):
+    """ZTF aperture corrections from a science header.
+
+    Parameters
+    ----------
+    header : astropy.io.fits.Header or mapping
+        Needs ``FIXAPERS`` (aperture **diameters**, pixels, e.g. ``'2,3,4,6,10,14'``) and
+        ``APCOR1..n``, ``APCORUN1..n``.
+
+    Returns
+    -------
+    dict
+        ``{diameter_px: (apcor, apcorunc)}`` in magnitudes, where
+        ``apcor = m_PSF - m_aperture``.
+
+    Raises
+    ------
+    HeaderKeywordError
+        A keyword is missing or unreadable.
+    """
+    try:
+        diam = [float(v) for v in str(header["FIXAPERS"]).split(",")]
+    except KeyError:
+        raise HeaderKeywordError("header has no FIXAPERS keyword (aperture diameters); "
+                                 "cannot build the aperture-correction table") from None
+    except ValueError:
+        raise HeaderKeywordError(
+            f"FIXAPERS={header['FIXAPERS']!r} is not a comma-separated list of numbers") from None
+    table = {}
+    for i, d in enumerate(diam, start=1):
+        try:
+            table[d] = (float(header[f"APCOR{i}"]), float(header[f"APCORUN{i}"]))
+        except KeyError as exc:
+            raise HeaderKeywordError(f"header lacks {exc.args[0]} (aperture correction "
+                                     f"for diameter {d:g} px)") from None
+    return table
+
+
+def aperture_correction(radius, apcor):
+    """Look up the ZTF aperture correction for an aperture radius.
+
+    Parameters
+    ----------
+    radius : float
+        Aperture radius, pixels (the table is keyed by diameter = 2 * radius).
+    apcor : dict
+        ``{diameter_px: (apcor, apcorunc)}``, e.g. from :func:`apcor_table_from_header`.
+
+    Returns
+    -------
+    (float, float)
+        ``(apcor, apcorunc)`` in magnitudes.
+
+    Raises
+    ------
+    InvalidParameterError
+        No entry for that diameter (use :func:`curve_of_growth` for other radii).
+    """
+    d = 2.0 * float(radius)
+    for key, val in apcor.items():
+        if abs(float(key) - d) < 1e-6:
+            return float(val[0]), float(val[1])
+    raise InvalidParameterError(
+        f"no aperture correction for radius {radius} px (diameter {d:g}); available "
+        f"diameters: {sorted(float(k) for k in apcor)}. Use curve_of_growth for other radii.")
+
+
+def apply_aperture_correction(value, error=None, *, radius, apcor, kind="flux"):
+    """Correct aperture fluxes or magnitudes to total (PSF-scale) values.
+
+    ``m_total = m_aperture + apcor``, i.e. ``flux_total = flux * 10**(-0.4 * apcor)``;
+    the table uncertainty is added in quadrature (ZTF.md section 5).
+
+    Parameters
+    ----------
+    value : float or array_like
+        Aperture fluxes (data units) or magnitudes.
+    error : float or array_like, optional
+        Their errors (same units). Default None.
+    radius : float
+        Aperture radius, pixels.
+    apcor : dict
+        ``{diameter_px: (apcor, apcorunc)}`` (:func:`apcor_table_from_header`).
+    kind : {"flux", "mag"}, optional
+        What ``value`` is. Default "flux".
+
+    Returns
+    -------
+    (numpy.ndarray or float, numpy.ndarray or float or None)
+        Corrected values and errors (None if ``error`` is None).
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown ``kind`` or no correction for ``radius``.
+    """
+    if kind not in ("flux", "mag"):
+        raise InvalidParameterError(f"kind must be 'flux' or 'mag'; got {kind!r}")
+    corr, unc = aperture_correction(radius, apcor)
+    scalar = np.ndim(value) == 0
+    v = np.asarray(value, dtype=np.float64)
+    e = None if error is None else np.asarray(error, dtype=np.float64)
+    if kind == "mag":
+        out = v + corr
+        oerr = None if e is None else np.hypot(e, unc)
+    else:
+        fac = 10.0 ** (-0.4 * corr)
+        out = v * fac
+        oerr = None if e is None else np.hypot(e * fac, out * 0.4 * np.log(10.0) * unc)
+    if scalar:
+        return float(out), (None if oerr is None else float(oerr))
+    return out, oerr

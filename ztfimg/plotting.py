@@ -1,0 +1,183 @@
+"""Display helpers shared by images, stamps and backgrounds.
+
+:func:`show_image` draws a 2-D array with a robust intensity scale (astropy's
+``ZScaleInterval`` by default), optional WCS axes, a colour bar and an overlay of positions
+or ellipses from a sources table. It never modifies the array and returns the Axes, so
+calls can be combined::
+
+    ax = show_image(data, overlay=sources)
+    ax.set_title("my frame")
+
+Pixel convention: 0-based, ``x`` = column, ``y`` = row; the image is drawn with
+``origin="lower"`` (row 0 at the bottom, as in ds9), pixel (0, 0) centred on (0, 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InvalidParameterError, ShapeMismatchError
+
+__all__ = ["show_image", "SCALES", "STRETCHES"]
+
+#: Accepted values of ``scale``.
+SCALES = ("zscale", "percentile", "minmax")
+#: Accepted values of ``stretch``.
+STRETCHES = ("linear", "sqrt", "log", "asinh")
+
+
+def _interval(scale, percentile):
+    from astropy.visualization import (AsymmetricPercentileInterval, MinMaxInterval,
+                                       ZScaleInterval)
+
+    if scale == "zscale":
+        return ZScaleInterval()
+    if scale == "percentile":
+        lo, hi = (float(p) for p in percentile)
+        if not 0 <= lo < hi <= 100:
+            raise InvalidParameterError(
+                f"percentile must be (low, high) with 0 <= low < high <= 100; got {percentile!r}")
+        return AsymmetricPercentileInterval(lo, hi)
+    if scale == "minmax":
+        return MinMaxInterval()
+    raise InvalidParameterError(f"scale must be one of {SCALES}; got {scale!r}")
+
+
+def _stretch(stretch):
+    from astropy.visualization import AsinhStretch, LinearStretch, LogStretch, SqrtStretch
+
+    table = {"linear": LinearStretch, "sqrt": SqrtStretch, "log": LogStretch,
+             "asinh": AsinhStretch}
+    if stretch not in table:
+        raise InvalidParameterError(f"stretch must be one of {STRETCHES}; got {stretch!r}")
+    return table[stretch]()
+
+
+def show_image(data, ax=None, *, scale="zscale", percentile=(1, 99), vmin=None, vmax=None,
+               stretch="linear", cmap="gray", wcs=None, colorbar=True, mask=None,
+               overlay=None, overlay_scale=3.0, overlay_kwargs=None, title=None,
+               **imshow_kwargs):
+    """Display a 2-D array with a robust intensity scale.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        2-D array to show (never modified). Non-finite values are left blank.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw in. Default None: a new figure, with WCS axes if ``wcs`` is given.
+    scale : {"zscale", "percentile", "minmax"}, optional
+        How the display limits are chosen: IRAF zscale (astropy ``ZScaleInterval``),
+        the ``percentile`` range, or the full range. Default "zscale".
+    percentile : (float, float), optional
+        Lower and upper percentiles for ``scale="percentile"``. Default (1, 99).
+    vmin, vmax : float, optional
+        Explicit display limits, overriding the scale's value for that end.
+    stretch : {"linear", "sqrt", "log", "asinh"}, optional
+        Intensity stretch. Default "linear".
+    cmap : str or matplotlib.colors.Colormap, optional
+        Colour map. Default "gray".
+    wcs : astropy.wcs.WCS, optional
+        Celestial WCS of ``data``: used for the axes when ``ax`` is None (WCSAxes with
+        RA/Dec ticks). Default None (pixel axes).
+    colorbar : bool, optional
+        Add a colour bar. Default True.
+    mask : numpy.ndarray of bool, optional
+        Pixels to blank (shown as NaN) in the display, same shape as ``data``.
+    overlay : pandas.DataFrame or mapping, optional
+        Positions to mark: columns ``x``, ``y`` (0-based pixels); with ``a``, ``b``,
+        ``theta`` (pixels, radians, sep convention) ellipses are drawn instead of markers.
+    overlay_scale : float, optional
+        Factor applied to ``a`` and ``b`` of the overlay ellipses. Default 3.
+    overlay_kwargs : dict, optional
+        Style of the overlay (matplotlib keywords), e.g. ``{"edgecolor": "red"}``.
+    title : str, optional
+        Axes title.
+    **imshow_kwargs
+        Passed to ``Axes.imshow`` (e.g. ``interpolation``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn in.
+
+    Raises
+    ------
+    ShapeMismatchError
+        ``data`` is not 2-D or ``mask`` does not match it.
+    InvalidParameterError
+        Unknown ``scale``/``stretch``, bad ``percentile``, ``overlay`` without ``x``/``y``.
+
+    Examples
+    --------
+    >>> ax = show_image(data, scale="percentile", percentile=(5, 99.5))  # doctest: +SKIP
+    >>> ax = show_image(data, wcs=WCS(header), overlay=sources)        # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+    from astropy.visualization import ImageNormalize
+
+    img = np.asarray(data)
+    if img.ndim != 2:
+        raise ShapeMismatchError(f"data must be a 2-D array; got shape {img.shape}")
+    interval = _interval(scale, percentile)
+    stretch_obj = _stretch(stretch)
+
+    shown = img.astype(np.float64) if img.dtype.kind != "f" else img
+    if mask is not None:
+        m = np.asarray(mask)
+        if m.shape != img.shape:
+            raise ShapeMismatchError(
+                f"mask has shape {m.shape} but data has shape {img.shape}; they must match")
+        shown = np.where(m.astype(bool), np.nan, shown)  # a new array, data untouched
+
+    finite = shown[np.isfinite(shown)]
+    if finite.size:
+        lo, hi = interval.get_limits(finite)
+    else:
+        lo, hi = 0.0, 1.0
+    lo = lo if vmin is None else float(vmin)
+    hi = hi if vmax is None else float(vmax)
+    if not hi > lo:
+        hi = lo + 1.0
+    norm = ImageNormalize(vmin=lo, vmax=hi, stretch=stretch_obj, clip=False)
+
+    if ax is None:
+        fig = plt.figure()
+        ax = fig.add_subplot(111, projection=wcs) if wcs is not None else fig.add_subplot(111)
+    imshow_kwargs.setdefault("interpolation", "nearest")
+    im = ax.imshow(shown, origin="lower", cmap=cmap, norm=norm, **imshow_kwargs)
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax)
+
+    if overlay is not None:
+        xlim, ylim = ax.get_xlim(), ax.get_ylim()
+        _draw_overlay(ax, overlay, overlay_scale, overlay_kwargs or {})
+        ax.set_xlim(xlim)  # markers off the image must not change the view
+        ax.set_ylim(ylim)
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def _draw_overlay(ax, overlay, scale, style):
+    from matplotlib.collections import EllipseCollection
+
+    if "x" not in overlay or "y" not in overlay:
+        raise InvalidParameterError("overlay needs 'x' and 'y' columns (0-based pixels)")
+    x = np.asarray(overlay["x"], dtype=float)
+    y = np.asarray(overlay["y"], dtype=float)
+    if all(c in overlay for c in ("a", "b", "theta")):
+        a = np.asarray(overlay["a"], dtype=float) * scale
+        b = np.asarray(overlay["b"], dtype=float) * scale
+        theta = np.degrees(np.asarray(overlay["theta"], dtype=float))
+        kw = {"facecolors": "none", "edgecolors": "red", "linewidths": 0.8}
+        if "edgecolor" in style:
+            style = dict(style)
+            kw["edgecolors"] = style.pop("edgecolor")
+        kw.update(style)
+        coll = EllipseCollection(2 * a, 2 * b, theta, units="xy", offsets=np.c_[x, y],
+                                 offset_transform=ax.transData, **kw)
+        ax.add_collection(coll)
+    else:
+        kw = {"marker": "o", "facecolors": "none", "edgecolors": "red", "s": 40}
+        kw.update(style)
+        ax.scatter(x, y, **kw)
