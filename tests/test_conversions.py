@@ -65,3 +65,12 @@ def test_bad_parameters():
     assert ph.filter_wavelength("ZTF_g") == ph.filter_wavelength("zg") == 4813.97
     with pytest.raises(InvalidParameterError):
         ph.filter_wavelength("V")
+
+
+def test_flux_is_linear_in_counts_negative_allowed():
+    f, fe = ph.counts_to_flux([-100.0, 100.0], [10.0, 10.0], magzp=26.0, wavelength=6421.81, unit="ujy")
+    assert f[0] == pytest.approx(-f[1]) and fe[0] == fe[1]
+    assert f[1] == pytest.approx(3631e6 * 10 ** (-0.4 * (26.0 - 5.0)), rel=1e-3)
+    c, ce = ph.flux_to_counts(f, fe, magzp=26.0, wavelength=6421.81, unit="ujy")
+    np.testing.assert_allclose(c, [-100.0, 100.0])
+    np.testing.assert_allclose(ce, [10.0, 10.0])

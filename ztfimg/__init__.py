@@ -24,7 +24,8 @@ _LAZY = {
 
 _SUBMODULES = {
     "errors", "filenames", "bitmask", "image", "simulate", "datasets", "background",
-    "sources", "photometry", "stamps", "dao", "refcat", "catalog", "zeropoint",
+    "sources", "photometry", "aperture", "stamps", "dao", "psfphot", "refcat", "catalog",
+    "zeropoint",
     "plotting", "cli",
 }
 

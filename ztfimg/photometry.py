@@ -204,9 +204,21 @@ def flux_to_mag(flux, error=None, *, wavelength, unit="flam"):
     return _ret(mag, magerr, scalar)
 
 
+def _flux_per_count(magzp, wavelength, unit, clrcoeff, colour):
+    """Flux density of one count (DN): the linear factor between counts and flux."""
+    if colour is not None and clrcoeff is None:
+        raise InvalidParameterError("a colour was given but no clrcoeff")
+    mag_one = magzp if colour is None else magzp + clrcoeff * _arr(colour)
+    return mag_to_flux(mag_one, None, wavelength=wavelength, unit=unit)[0]
+
+
 def counts_to_flux(counts, error=None, *, magzp, wavelength, unit="flam", clrcoeff=None,
                    colour=None):
     """Convert counts (DN) to flux densities through the zero point.
+
+    The conversion is linear, so negative counts (forced photometry on faint sources)
+    give negative fluxes rather than NaN: ``flux = counts * f(magzp)`` with ``f(m)`` the
+    flux density of an AB magnitude ``m``.
 
     Parameters
     ----------
@@ -223,24 +235,19 @@ def counts_to_flux(counts, error=None, *, magzp, wavelength, unit="flam", clrcoe
     Returns
     -------
     flux, flux_err : float or numpy.ndarray
-        NaN where counts <= 0. The error is the counts error scaled (the zero-point
-        uncertainty is not included).
+        The error is the counts error scaled (the zero-point uncertainty is not included).
     """
-    mag, _ = counts_to_mag(counts, None, magzp=magzp, clrcoeff=clrcoeff, colour=colour)
-    flux, _ = mag_to_flux(mag, None, wavelength=wavelength, unit=unit)
-    err = None
-    if error is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            c = _arr(counts)
-            err = np.where(c > 0, flux * _arr(error) / np.where(c > 0, c, 1.0), np.nan)
-        if np.ndim(err) == 0:
-            err = float(err)
-    return flux, err
+    unit = _check_unit(unit)
+    scalar = np.ndim(counts) == 0 and np.ndim(colour) == 0
+    factor = _flux_per_count(magzp, wavelength, unit, clrcoeff, colour)
+    flux = _arr(counts) * factor
+    err = None if error is None else _arr(error) * factor
+    return _ret(flux, err, scalar)
 
 
 def flux_to_counts(flux, error=None, *, magzp, wavelength, unit="flam", clrcoeff=None,
                    colour=None):
-    """Convert flux densities to counts (DN); inverse of :func:`counts_to_flux`.
+    """Convert flux densities to counts (DN); inverse of :func:`counts_to_flux` (linear).
 
     Parameters
     ----------
@@ -258,13 +265,9 @@ def flux_to_counts(flux, error=None, *, magzp, wavelength, unit="flam", clrcoeff
     -------
     counts, counts_err : float or numpy.ndarray
     """
-    mag, _ = flux_to_mag(flux, None, wavelength=wavelength, unit=unit)
-    counts, _ = mag_to_counts(mag, None, magzp=magzp, clrcoeff=clrcoeff, colour=colour)
-    err = None
-    if error is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f = _arr(flux)
-            err = np.where(f > 0, counts * _arr(error) / np.where(f > 0, f, 1.0), np.nan)
-        if np.ndim(err) == 0:
-            err = float(err)
-    return counts, err
+    unit = _check_unit(unit)
+    scalar = np.ndim(flux) == 0 and np.ndim(colour) == 0
+    factor = _flux_per_count(magzp, wavelength, unit, clrcoeff, colour)
+    counts = _arr(flux) / factor
+    err = None if error is None else _arr(error) / factor
+    return _ret(counts, err, scalar)
