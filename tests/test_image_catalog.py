@@ -1,0 +1,118 @@
+"""Catalogues on the image: PS1 through the real astroquery path (answered offline),
+projection, the seed's matched entries, and the zero point on simulated frames."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ztfimg import simulate
+from ztfimg.errors import CatalogError, OfflineError
+
+from test_refcat import FakeVizier  # the offline VizieR transport (astroquery runs for real)
+
+PS1_TABLE = "II/349/ps1"
+
+
+def _ps1_truth(seed, ra=55.0608, dec=33.35, radius=0.35, n=6000):
+    """A PS1-like sky: positions, g r i z y magnitudes with realistic colours and errors."""
+    rng = np.random.default_rng(seed)
+    u = rng.uniform(0, 1, n)
+    d = np.degrees(np.arcsin(np.sin(np.radians(dec - radius)) + u * (
+        np.sin(np.radians(dec + radius)) - np.sin(np.radians(dec - radius)))))
+    r = ra + rng.uniform(-radius, radius, n) / np.cos(np.radians(dec))
+    rmag = np.log10(rng.uniform(10 ** (0.3 * 14), 10 ** (0.3 * 21.5), n)) / 0.3
+    gr = rng.normal(0.6, 0.35, n)
+    ri = 0.45 * gr + rng.normal(0, 0.05, n)
+    df = pd.DataFrame({"objid": 100000000000000000 + np.arange(n), "ra": r, "dec": d,
+                       "qual": 52, "rmag": rmag, "gmag": rmag + gr, "imag": rmag - ri})
+    df["zmag"], df["ymag"] = df["imag"] - 0.2, df["imag"] - 0.3
+    for b in "grizy":
+        df[f"e_{b}mag"] = 0.002 + 0.01 * 10 ** (0.4 * (df[f"{b}mag"] - 20))
+    return df
+
+
+@pytest.fixture
+def offline_sky(monkeypatch, tmp_path):
+    def make(seed, zp=26.1, clrcoeff=0.12, shape=(1024, 1024)):
+        truth = _ps1_truth(seed)
+        frame = simulate.simulate_quadrant(shape=shape, seed=seed, catalog=truth, magzp=zp,
+                                           clrcoeff=clrcoeff)
+        # what the service returns: magnitudes scattered by their errors
+        rng = np.random.default_rng(seed + 1000)
+        served = truth.copy()
+        for b in "grizy":
+            served[f"{b}mag"] = truth[f"{b}mag"] + rng.normal(0, truth[f"e_{b}mag"])
+        fake = FakeVizier(truth={PS1_TABLE: served}).install(monkeypatch)
+        return frame, truth, fake, tmp_path / f"cache{seed}"
+    return make
+
+
+def test_get_catalog_projects_ps1(offline_sky):
+    frame, truth, fake, cache = offline_sky(1)
+    z = frame.to_image()
+    ps1 = z.get_catalog("ps1cat", cache_dir=cache)
+    assert len(fake.requests) >= 1
+    inside = frame.truth[frame.truth["inside"]]
+    assert set(ps1["objid"]) == set(inside["objid"])
+    ps1 = ps1.set_index("objid").loc[inside["objid"]]
+    np.testing.assert_allclose(ps1["x"], inside["x"], atol=1e-3)  # 1e-7 deg VizieR rounding
+    np.testing.assert_allclose(ps1["y"], inside["y"], atol=1e-3)
+    assert ps1["mag"].equals(ps1["rmag"])
+    np.testing.assert_allclose(ps1["colour"], ps1["gmag"] - ps1["rmag"])
+    assert ps1["isolated"].dtype == bool and 0 < ps1["isolated"].mean() < 1
+    assert "ps1" in z.catalogs
+    # second request for the same sky: free and offline
+    n = len(fake.requests)
+    again = z.get_catalog("ps1", cache_dir=cache, offline=True, magrange=(15, 18))
+    assert len(fake.requests) == n
+    assert again["mag"].between(15, 18).all() and len(again) < len(ps1)
+
+
+def test_seed_matched_entries(offline_sky):
+    frame, truth, fake, cache = offline_sky(2)
+    z = frame.to_image()
+    z.load_source_background()
+    z.extract_sources(thresh=5)
+    z.get_catalog("ps1", cache_dir=cache)
+    m = z.catalogs.get_matched_entries(["ra", "dec", "x", "y", "mag"], "sources", "ps1cat")
+    assert {"sources_ra", "ps1_ra", "sources_mag", "ps1_mag", "separation"} <= set(m.columns) or \
+        {"sources_ra", "ps1cat_ra"} <= set(m.columns)
+    assert len(m) > 0.8 * len(z.sources)
+    assert m["separation"].median() < 0.3  # arcsec
+    dx = m.filter(like="_x").iloc[:, 0] - m.filter(like="_x").iloc[:, 1]
+    assert np.median(np.abs(dx)) < 0.1
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_zeropoint_recovered(offline_sky, seed):
+    zp, cc = 26.1 + 0.05 * seed, 0.12 - 0.02 * seed
+    frame, truth, fake, cache = offline_sky(seed, zp=zp, clrcoeff=cc)
+    z = frame.to_image()
+    z.load_source_background()
+    res = z.fit_zeropoint("ps1", cache_dir=cache)
+    assert res.nstars > 60
+    assert abs(res.zp - zp) < 0.005 and abs(res.clrcoeff - cc) < 0.005
+    assert abs(res.zp - zp) < 3 * res.zp_err and abs(res.clrcoeff - cc) < 3 * res.clrcoeff_err
+    axes = res.show()
+    assert axes is not None
+
+
+def test_set_catalog_never_mutates_and_checks_columns(offline_sky):
+    frame, truth, fake, cache = offline_sky(6)
+    z = frame.to_image()
+    mine = truth[["ra", "dec", "rmag"]].iloc[:50].copy()
+    before = mine.copy()
+    out = z.set_catalog(mine, "mystars")
+    pd.testing.assert_frame_equal(mine, before)
+    assert {"x", "y", "inside", "isolated"} <= set(out.columns)
+    with pytest.raises(CatalogError, match="ra"):
+        z.set_catalog(pd.DataFrame({"x": [1.0]}), "bad")
+    with pytest.raises(CatalogError, match="known"):
+        z.get_catalog("sdss", cache_dir=cache)
+
+
+def test_offline_without_cache_names_the_tiles(offline_sky):
+    frame, truth, fake, cache = offline_sky(7)
+    with pytest.raises(OfflineError, match="ps1"):
+        frame.to_image().get_catalog("ps1", cache_dir=cache, offline=True)
+    assert fake.requests == []
