@@ -424,10 +424,11 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
             noise = sep.sum_circle(var_map, xg, yg, r, mask=bmask, subpix=subpix)[0]
         else:
             noise = rms ** 2 * area
-        var = noise + area ** 2 * skyerr ** 2
-        if gain is not None:
-            var = var + np.clip(np.nan_to_num(net), 0.0, None) / gain
-        err = np.sqrt(var)
+        with np.errstate(invalid="ignore"):  # off-image rows: 0 area x no sky -> NaN, flagged
+            var = noise + area ** 2 * skyerr ** 2
+            if gain is not None:
+                var = var + np.clip(np.nan_to_num(net), 0.0, None) / gain
+            err = np.sqrt(var)
 
         dead = badpos | off | allmasked
         net = np.where(dead, np.nan, net)

@@ -149,9 +149,14 @@ class Background:
     """
 
     def __init__(self, back, rms, globalback, globalrms, box_size, filter_size, fthresh,
-                 nmasked=0):
-        self.back = back
-        self.rms = rms
+                 nmasked=0, *, shape=None, _sep=None):
+        # back/rms may be None when a sep.Background is given: the full-frame maps are
+        # then made on first use (an rms map costs as much as the back map and many
+        # pipelines only need the global rms).
+        self._back = back
+        self._rms = rms
+        self._sep = _sep
+        self._shape = tuple(shape) if shape is not None else np.shape(back)
         self.globalback = float(globalback)
         self.globalrms = float(globalrms)
         self.box_size = tuple(box_size)
@@ -160,9 +165,23 @@ class Background:
         self.nmasked = int(nmasked)
 
     @property
+    def back(self):
+        """Sky level map (float32, data units), made on first use."""
+        if self._back is None:
+            self._back = self._sep.back(dtype=np.float32)
+        return self._back
+
+    @property
+    def rms(self):
+        """Sky noise map (1 sigma per pixel, float32, data units), made on first use."""
+        if self._rms is None:
+            self._rms = self._sep.rms(dtype=np.float32)
+        return self._rms
+
+    @property
     def shape(self):
         """Shape ``(ny, nx)`` of the maps."""
-        return self.back.shape
+        return self._shape
 
     def __repr__(self):
         return (f"Background(shape={self.shape}, globalback={self.globalback:.3f}, "
@@ -300,7 +319,5 @@ def estimate_background(data, mask=None, *, box_size=DEFAULT_BOX_SIZE,
         raise InvalidParameterError("every pixel is masked; cannot estimate a background")
 
     bkg = sep.Background(arr, mask=bmask, bw=bw, bh=bh, fw=fw, fh=fh, fthresh=float(fthresh))
-    back = bkg.back(dtype=np.float32)
-    rms = bkg.rms(dtype=np.float32)
-    return Background(back, rms, bkg.globalback, bkg.globalrms, (bh, bw), (fh, fw),
-                      fthresh, nmasked)
+    return Background(None, None, bkg.globalback, bkg.globalrms, (bh, bw), (fh, fw),
+                      fthresh, nmasked, shape=arr.shape, _sep=bkg)

@@ -794,7 +794,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         """
         from . import sources as _src
         first = self.get_background(**kwargs)
-        clean = first.subtract(self._datamasked())
+        clean = first.subtract(self._pixels())
         src = _src.extract_sources(clean, thresh=thresh, err=first.globalrms,
                                    mask=self._mask_owner(_bitmask.DETECTION_BITS))
         bkg = self.get_background(sources=src, ellipse_scale=ellipse_scale, **kwargs)
@@ -852,14 +852,31 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
             out[self.get_mask(**maskkw)] = maskvalue
         return out
 
-    def _named_data(self, which):
+    def _clean_filled(self):
+        # Background-subtracted pixels for computations: bad pixels keep finite values
+        # (non-finite ones become 0) and are excluded through the mask passed alongside,
+        # so sep gets a NaN-free array without a per-call copy.
+        key = ("clean_filled", id(self.background))
+        if self._cache.get("clean_filled", (None,))[0] != key:
+            out = self.background.subtract(self._pixels())
+            bad = ~np.isfinite(out)
+            if bad.any():
+                out[bad] = 0.0
+            self._cache["clean_filled"] = (key, out)
+        return self._cache["clean_filled"][1]
+
+    def _named_data(self, which, compute=False):
+        """Pixels by name. ``compute=True``: the NaN-free versions handed to level-1
+        functions together with the detection mask (identical results, no copies)."""
         if isinstance(which, np.ndarray):
             if which.shape != self.shape:
                 raise ShapeMismatchError(f"data of shape {which.shape} given for an image of {self.shape}")
             return which
+        masked = self._pixels if compute else self._datamasked
+        clean = self._clean_filled if compute else self._dataclean
         names = {"data": self._pixels, "raw": self._pixels,
-                 "datamasked": self._datamasked, "masked": self._datamasked,
-                 "dataclean": self._dataclean, "clean": self._dataclean,
+                 "datamasked": masked, "masked": masked,
+                 "dataclean": clean, "clean": clean,
                  "background": lambda: self.background.back, "back": lambda: self.background.back,
                  "rms": lambda: self.background.rms}
         if which not in names:
@@ -899,7 +916,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
             ``magerr``.
         """
         from . import sources as _src
-        arr = self._named_data(data)
+        arr = self._named_data(data, compute=True)
         background = None if (isinstance(data, str) and data in ("dataclean", "clean")) else self.background
         gain = self._keyword("GAIN", required=False)
         df = _src.extract_sources(arr, thresh=thresh, err=self.background.globalrms if err is None else err,
@@ -938,7 +955,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
 
     def aperture_photometry(self, x, y=None, radius=5.0, *, coords="pixels", bkgann=None,
                             unit="counts", data="dataclean", sky_estimator="mean",
-                            apcor=False, rms="map", colour=None, **kwargs):
+                            apcor=False, rms="global", colour=None, **kwargs):
         """Aperture photometry at many positions, as a DataFrame aligned with the input.
 
         Parameters
@@ -959,9 +976,10 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         apcor : bool, default False
             Apply the header aperture corrections (the radius must be half one of the
             FIXAPERS diameters; otherwise the curve of growth from the PSF is needed).
-        rms : 'map', 'global' or float, default 'map'
-            Sky noise per pixel for the errors (the background rms map, its global value,
-            or a number).
+        rms : 'global', 'map' or float, default 'global'
+            Sky noise per pixel for the errors: the background's global rms (a ZTF
+            quadrant's sky noise is nearly uniform), its rms map (follows a varying sky;
+            twice the cost), or a number.
         colour : array_like, optional
             PS1 colour for the colour term of magnitudes/fluxes.
         **kwargs
@@ -977,7 +995,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         """
         from . import aperture as _ap
         xs, ys = self._positions(x, y, coords)
-        arr = self._named_data(data)
+        arr = self._named_data(data, compute=True)
         rms_value = {"map": lambda: self.background.rms,
                      "global": lambda: self.background.globalrms}.get(rms, lambda: rms)() \
             if isinstance(rms, str) else rms
@@ -1063,7 +1081,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         See :func:`ztfimg.aperture.curve_of_growth`; the bad-pixel mask is applied.
         """
         from . import aperture as _ap
-        return _ap.curve_of_growth(self._named_data(data), x, y, radii,
+        return _ap.curve_of_growth(self._named_data(data, compute=True), x, y, radii,
                                    mask=self._mask_owner(_bitmask.DETECTION_BITS),
                                    bkgann=bkgann, **kwargs)
 
@@ -1402,7 +1420,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         """
         from .psfphot import psf_photometry
         xs, ys = self._positions(x, y, coords)
-        arr = self._named_data(data)
+        arr = self._named_data(data, compute=True)
         sky = None
         if not fit_sky:
             arr = self.background.subtract(arr)
@@ -1456,317 +1474,6 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
             title = " ".join(parts[:4]) if parts else None
         return plotting.show_image(arr, ax=ax, scale=scale, wcs=self.wcs if wcs else None,
                                    overlay=overlay, colorbar=colorbar, title=title, **kwargs)
-
-    # ------------------------------------------------------------------ catalogues
-    @property
-    def catalogs(self):
-        """The image's :class:`~ztfimg.catalog.CatalogCollection` (``sources``, ``ps1`` ...)."""
-        if "catalogs" not in self._cache:
-            from .catalog import CatalogCollection
-            coll = CatalogCollection()
-            if self.sources is not None and "ra" in self.sources:
-                coll.add("sources", self.sources)
-            self._cache["catalogs"] = coll
-        return self._cache["catalogs"]
-
-    def get_footprint_radius(self, margin=0.0) -> float:
-        """Radius (deg) of a cone around the image centre that covers the whole frame.
-
-        Parameters
-        ----------
-        margin : float, default 0
-            Extra pixels around the frame.
-        """
-        ny, nx = self.shape
-        xc, yc = self.get_center()
-        rac, decc = self.pixels_to_coords(xc, yc)
-        cx = np.array([-0.5 - margin, nx - 0.5 + margin, nx - 0.5 + margin, -0.5 - margin])
-        cy = np.array([-0.5 - margin, -0.5 - margin, ny - 0.5 + margin, ny - 0.5 + margin])
-        ra, dec = self.pixels_to_coords(cx, cy)
-        r1, d1, r2, d2 = map(np.radians, (rac, decc, ra, dec))
-        cosang = np.sin(d1) * np.sin(d2) + np.cos(d1) * np.cos(d2) * np.cos(r2 - r1)
-        return float(np.degrees(np.arccos(np.clip(cosang, -1, 1))).max())
-
-    _PS1_BAND = {"ztfg": "g", "ztfr": "r", "ztfi": "i"}
-
-    def _project_catalog(self, df, margin, label):
-        from .errors import CatalogError
-        missing = [c for c in ("ra", "dec") if c not in df]
-        if missing:
-            raise CatalogError(f"catalogue {label!r} lacks column(s) {missing}; it needs ra and dec in degrees")
-        out = df.copy()
-        x, y = self.coords_to_pixels(out["ra"].to_numpy(float), out["dec"].to_numpy(float))
-        out["x"], out["y"] = x, y
-        out["inside"] = self.is_inside(x, y, margin=-float(margin))
-        return out
-
-    def get_catalog(self, name="ps1", *, margin=0.0, magrange=None, isolation=8.0,
-                    inside_only=True, cache_dir=None, offline=None, label=None):
-        """Reference stars projected on the frame (from the on-disk cache, else VizieR).
-
-        Parameters
-        ----------
-        name : {'ps1', 'gaia'} (aliases 'ps1cat', 'panstarrs', 'gaiadr3')
-            Which catalogue.
-        margin : float, default 0
-            Pixels around the frame within which stars are kept (negative: inside only).
-        magrange : (float, float), optional
-            Keep stars with ``mag`` in this range.
-        isolation : float, default 8
-            Radius (arcsec) for the ``isolated`` column: no other catalogue star closer.
-        inside_only : bool, default True
-            Drop stars outside the frame (+ margin). False keeps them with ``inside`` False.
-        cache_dir : str, optional
-            Catalogue cache (default ``$ZTFIMG_CACHE/catalogs``).
-        offline : bool, optional
-            Never query the network (default ``$ZTFIMG_OFFLINE``).
-        label : str, optional
-            Label in :attr:`catalogs` (default the catalogue's name).
-
-        Returns
-        -------
-        pandas.DataFrame
-            The normalised catalogue columns plus ``x``, ``y`` (0-based pixels),
-            ``inside``, ``isolated``, ``mag``/``magerr`` in the frame's band (PS1 g, r or
-            i; Gaia G), and for PS1 ``colour``/``colour_err`` (the PCOLOR colour: g-r for
-            zg and zr, r-i for zi). Gaia positions are propagated to the frame's epoch.
-
-        Raises
-        ------
-        CatalogError
-            Unknown catalogue.
-        OfflineError
-            Offline and the needed tiles are not cached.
-        """
-        from . import refcat
-        key = refcat.resolve_catalog(name)
-        ra, dec = self.get_center("radec")
-        radius = self.get_footprint_radius(margin=max(margin, 0) + 2)
-        epoch = None
-        if key == "gaia":
-            try:
-                epoch = self.obstime
-            except HeaderKeywordError:
-                epoch = None
-        df = refcat.get_catalog(key, ra, dec, radius, epoch=epoch, cache_dir=cache_dir,
-                                offline=offline)
-        return self.set_catalog(df, label or key, margin=margin, magrange=magrange,
-                                isolation=isolation, inside_only=inside_only, kind=key)
-
-    def set_catalog(self, catalog, label, *, margin=0.0, magrange=None, isolation=8.0,
-                    inside_only=False, kind=None):
-        """Attach a catalogue of one's own (projected on the frame) under ``label``.
-
-        Parameters
-        ----------
-        catalog : pandas.DataFrame or astropy.table.Table
-            Needs ``ra`` and ``dec`` (degrees). Copied; the caller's table is untouched.
-        label : str
-            Name in :attr:`catalogs` (``'ps1cat'`` is an alias of ``'ps1'``).
-        margin, magrange, isolation, inside_only :
-            As in :meth:`get_catalog` (``inside_only`` defaults to False here).
-        kind : {'ps1', 'gaia'}, optional
-            Adds the band ``mag``/``magerr`` (and ``colour``) columns of that catalogue.
-
-        Returns
-        -------
-        pandas.DataFrame
-            The projected copy, as stored.
-        """
-        import pandas as pd
-        df = catalog.to_pandas() if hasattr(catalog, "to_pandas") else pd.DataFrame(catalog)
-        out = self._project_catalog(df, margin, label)
-        if kind is None:
-            kind = {"ps1": "ps1", "ps1cat": "ps1", "gaia": "gaia"}.get(str(label).lower())
-        if kind == "ps1":
-            band = self._PS1_BAND[self.filtername]
-            if f"{band}mag" in out:
-                out["mag"] = out[f"{band}mag"]
-                out["magerr"] = out.get(f"e_{band}mag", np.nan)
-            c1, c2 = self.pcolor.split("-") if "-" in self.pcolor else ("g", "r")
-            if f"{c1}mag" in out and f"{c2}mag" in out:
-                out["colour"] = out[f"{c1}mag"] - out[f"{c2}mag"]
-                e1 = out.get(f"e_{c1}mag", 0.0)
-                e2 = out.get(f"e_{c2}mag", 0.0)
-                out["colour_err"] = np.hypot(e1, e2)
-        elif kind == "gaia" and "Gmag" in out:
-            out["mag"] = out["Gmag"]
-            out["magerr"] = out.get("e_Gmag", np.nan)
-        if inside_only:
-            out = out[out["inside"].to_numpy()].reset_index(drop=True)
-        if magrange is not None:
-            if "mag" not in out:
-                from .errors import CatalogError
-                raise CatalogError(f"magrange given but catalogue {label!r} has no 'mag' column")
-            lo, hi = magrange
-            out = out[out["mag"].between(lo, hi).to_numpy()].reset_index(drop=True)
-        self.catalogs.add(label, out)
-        if isolation:
-            out["isolated"] = self.catalogs.get_isolated(label, isolation).to_numpy()
-            self.catalogs.add(label, out)
-        return self.catalogs.get(label)
-
-    def fit_zeropoint(self, catalog="ps1", *, radius=1.0, magrange=(15.0, 19.5), isolation=8.0,
-                      method="aperture", aperture_diameter=10.0, use_colour=True, sigma_clip=3.0,
-                      offline=None, cache_dir=None):
-        """Fit the zero point and colour coefficient against a reference catalogue.
-
-        Calibrators: catalogue stars in ``magrange`` that are isolated (no other catalogue
-        star within ``isolation`` arcsec), matched one-to-one within ``radius`` arcsec to
-        a measured flux with no flagged pixel. Instrumental magnitudes are
-        ``-2.5 log10(total counts)``: aperture photometry of diameter ``aperture_diameter``
-        (an IPAC FIXAPERS diameter) corrected to total with the header APCOR
-        (``method='aperture'``), or forced PSF photometry with the frame's DAOPhot PSF
-        (``method='psf'``). Then ``m_ref - m_inst = ZP + c * colour`` is fitted with
-        sigma clipping (:func:`ztfimg.zeropoint.fit_zeropoint`).
-
-        Parameters
-        ----------
-        catalog : str, default 'ps1'
-            Label of a catalogue in :attr:`catalogs`, or a name for :meth:`get_catalog`.
-        radius : float, default 1.0
-            Not used for forced photometry at catalogue positions; kept for matching
-            extracted sources when ``method='sources'``.
-        magrange : (float, float), default (15, 19.5)
-            Magnitude range of calibrators (avoid saturation and faint noise).
-        isolation : float, default 8
-            Isolation radius, arcsec.
-        method : {'aperture', 'psf', 'sources'}, default 'aperture'
-        aperture_diameter : float, default 10
-            Aperture diameter in pixels for ``method='aperture'``.
-        use_colour : bool, default True
-            Fit the colour term (needs a ``colour`` column).
-        sigma_clip : float, default 3
-        offline, cache_dir :
-            Passed to :meth:`get_catalog` when the catalogue is not loaded yet.
-
-        Returns
-        -------
-        ztfimg.zeropoint.ZeroPointResult
-            With ``zp``, ``zp_err``, ``clrcoeff``, ``clrcoeff_err``, ``covariance``,
-            ``nstars``, ``rms``; ``.show()`` plots the residuals. Compare with
-            :attr:`magzp` and :attr:`clrcoeff`.
-        """
-        from . import zeropoint as _zp
-        from .errors import CatalogError
-        label = {"ps1cat": "ps1"}.get(catalog, catalog)
-        if label not in self.catalogs:
-            self.get_catalog(label, offline=offline, cache_dir=cache_dir, isolation=isolation)
-        cat = self.catalogs.get(label)
-        if "mag" not in cat:
-            raise CatalogError(f"catalogue {label!r} has no 'mag' column in the frame's band")
-        keep = cat["inside"].to_numpy(bool) & cat["mag"].between(*magrange).to_numpy()
-        if "isolated" in cat:
-            keep &= cat["isolated"].to_numpy(bool)
-        cal = cat[keep]
-        if method == "aperture":
-            phot = self.aperture_photometry(cal["x"], cal["y"], aperture_diameter / 2.0,
-                                            apcor=True, bkgann=(aperture_diameter, aperture_diameter + 10),
-                                            sky_estimator="median")
-            counts, err, good = phot["sum"].to_numpy(), phot["sumerr"].to_numpy(), phot["flag"].to_numpy() == 0
-        elif method == "psf":
-            phot = self.get_psf_photometry(cal["x"], cal["y"])
-            counts, err, good = phot["flux"].to_numpy(), phot["fluxerr"].to_numpy(), phot["flag"].to_numpy() == 0
-        elif method == "sources":
-            if self.sources is None:
-                self.extract_sources()
-            pairs = self.catalogs.match(label, "sources", radius=radius)
-            cal = cal.loc[cal.index.intersection(pairs.iloc[:, 0])]
-            src = self.sources
-            srow = pairs.set_index(pairs.columns[0]).loc[cal.index, pairs.columns[1]].to_numpy()
-            counts = src["flux"].to_numpy()[srow]
-            err = src["fluxerr"].to_numpy()[srow]
-            good = (src["flag"].to_numpy()[srow] == 0) & ((src["maskbits"].to_numpy()[srow] & int(_bitmask.DETECTION_BITS)) == 0)
-        else:
-            raise InvalidParameterError(f"method must be 'aperture', 'psf' or 'sources', got {method!r}")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            good &= np.isfinite(counts) & (counts > 0)
-            inst = np.where(good, -2.5 * np.log10(np.where(good, counts, 1.0)), np.nan)
-            inst_err = np.where(good, 1.0857362 * err / np.where(good, counts, 1.0), np.nan)
-        colour = cal["colour"].to_numpy(float) if (use_colour and "colour" in cal) else None
-        ref_err = cal["magerr"].to_numpy(float) if "magerr" in cal else None
-        sel = good & np.isfinite(cal["mag"].to_numpy(float))
-        if colour is not None:
-            sel &= np.isfinite(colour)
-        return _zp.fit_zeropoint(inst[sel], cal["mag"].to_numpy(float)[sel],
-                                 None if colour is None else colour[sel],
-                                 inst_err=inst_err[sel],
-                                 ref_err=None if ref_err is None else np.nan_to_num(ref_err[sel]),
-                                 sigma_clip=sigma_clip, x=cal["x"].to_numpy()[sel],
-                                 y=cal["y"].to_numpy()[sel])
-
-    # ------------------------------------------------------------------ PSF
-    @property
-    def psf(self):
-        """The frame's DAOPhot PSF (:class:`~ztfimg.dao.DAOPhotReader`) from ``*_sciimgdao.psf``.
-
-        Raises
-        ------
-        MissingFileError
-            When the image has no file name or no PSF file lies beside it (use
-            :meth:`set_psf` to attach one).
-        """
-        if self._cache.get("psf") is None:
-            from .dao import DAOPhotReader
-            if self._imagefile is None or not _filenames.is_ztf_filename(self._imagefile):
-                raise MissingFileError("this image has no ZTF file name to find its "
-                                       "*_sciimgdao.psf beside; use set_psf(path or DAOPhotReader)")
-            path = _filenames.sibling(self._imagefile, "sciimgdao.psf")
-            if not os.path.exists(path):
-                raise MissingFileError(f"no DAOPhot PSF file {path!r} beside the image; "
-                                       "use set_psf(...) to attach one")
-            self._cache["psf"] = DAOPhotReader(path)
-        return self._cache["psf"]
-
-    def set_psf(self, psf):
-        """Attach a PSF model (a :class:`~ztfimg.dao.DAOPhotReader` or a path to a .psf file)."""
-        from .dao import DAOPhotReader
-        self._cache["psf"] = psf if isinstance(psf, DAOPhotReader) else DAOPhotReader(psf)
-        return self
-
-    def get_psf_photometry(self, x, y=None, *, coords="pixels", fit_radius=None, data="datamasked",
-                           fit_sky=True, rms="map", **kwargs):
-        """Forced PSF photometry at fixed positions with the frame's DAOPhot PSF.
-
-        Parameters
-        ----------
-        x, y : array_like or SkyCoord
-            0-based pixels, or RA/Dec degrees / SkyCoord with ``coords='sky'``.
-        coords : {'pixels', 'sky'}, default 'pixels'
-        fit_radius : float, optional
-            Radius of the fitted disc, pixels (default ``max(3, 1.5 FWHM)``).
-        data : str or array, default 'datamasked'
-            Pixels to fit. With ``fit_sky`` a local constant sky is fitted with the
-            amplitude; otherwise the current background is subtracted first.
-        fit_sky : bool, default True
-        rms : 'map', 'global' or float, default 'map'
-            Background noise per pixel (the background rms map, its global value, a number).
-        **kwargs
-            Passed to :func:`ztfimg.psfphot.psf_photometry`.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Aligned with the input: ``flux``, ``fluxerr`` (DN, through the PSFMAG
-            scaling), ``sky``, ``chi2``, ``redchi2``, ``npix``, ``flag``, ``mag``,
-            ``magerr`` (MAGZP, MAGZPUNC) ...
-        """
-        from .psfphot import psf_photometry
-        xs, ys = self._positions(x, y, coords)
-        arr = self._named_data(data)
-        sky = None
-        if not fit_sky:
-            arr = self.background.subtract(arr)
-            sky = 0.0
-        rms_value = {"map": lambda: self.background.rms,
-                     "global": lambda: self.background.globalrms}.get(rms, lambda: rms)() \
-            if isinstance(rms, str) else rms
-        zp = self._keyword("MAGZP", required=False)
-        return psf_photometry(arr, xs, ys, self.psf, rms=rms_value,
-                              gain=self._keyword("GAIN", required=False),
-                              mask=self._mask_owner(_bitmask.DETECTION_BITS),
-                              fit_radius=fit_radius, sky=sky, zp=zp,
-                              zperr=self.magzpunc if zp is not None else 0.0, **kwargs)
 
     # ------------------------------------------------------------------ display
     def _describe(self):
