@@ -13,28 +13,17 @@ from test_refcat import FakeVizier  # the offline VizieR transport (astroquery r
 PS1_TABLE = "II/349/ps1"
 
 
-def _ps1_truth(seed, ra=55.0608, dec=33.35, radius=0.35, n=6000):
-    """A PS1-like sky: positions, g r i z y magnitudes with realistic colours and errors."""
-    rng = np.random.default_rng(seed)
-    u = rng.uniform(0, 1, n)
-    d = np.degrees(np.arcsin(np.sin(np.radians(dec - radius)) + u * (
-        np.sin(np.radians(dec + radius)) - np.sin(np.radians(dec - radius)))))
-    r = ra + rng.uniform(-radius, radius, n) / np.cos(np.radians(dec))
-    rmag = np.log10(rng.uniform(10 ** (0.3 * 14), 10 ** (0.3 * 21.5), n)) / 0.3
-    gr = rng.normal(0.6, 0.35, n)
-    ri = 0.45 * gr + rng.normal(0, 0.05, n)
-    df = pd.DataFrame({"objid": 100000000000000000 + np.arange(n), "ra": r, "dec": d,
-                       "qual": 52, "rmag": rmag, "gmag": rmag + gr, "imag": rmag - ri})
-    df["zmag"], df["ymag"] = df["imag"] - 0.2, df["imag"] - 0.3
-    for b in "grizy":
-        df[f"e_{b}mag"] = 0.002 + 0.01 * 10 ** (0.4 * (df[f"{b}mag"] - 20))
-    return df
+def _ps1_truth(seed, radius=0.35):
+    """A PS1-like sky around the simulated frame (0.35 deg covers a 1024 px frame, 0.45 deg
+    a 2048 px one), ~16000 stars per square degree."""
+    return simulate.ps1_like_catalog(55.0608, 33.35, radius, int(6000 * (radius / 0.35) ** 2),
+                                     seed=seed)
 
 
 @pytest.fixture
 def offline_sky(monkeypatch, tmp_path):
     def make(seed, zp=26.1, clrcoeff=0.12, shape=(1024, 1024)):
-        truth = _ps1_truth(seed)
+        truth = _ps1_truth(seed, radius=0.35 if max(shape) <= 1024 else 0.45)
         frame = simulate.simulate_quadrant(shape=shape, seed=seed, catalog=truth, magzp=zp,
                                            clrcoeff=clrcoeff)
         # what the service returns: magnitudes scattered by their errors
@@ -86,11 +75,12 @@ def test_seed_matched_entries(offline_sky):
 @pytest.mark.parametrize("seed", [3, 4, 5])
 def test_zeropoint_recovered(offline_sky, seed):
     zp, cc = 26.1 + 0.05 * seed, 0.12 - 0.02 * seed
-    frame, truth, fake, cache = offline_sky(seed, zp=zp, clrcoeff=cc)
+    # a 2048 px frame: ~800 calibrators, so 0.005 mag is several sigma
+    frame, truth, fake, cache = offline_sky(seed, zp=zp, clrcoeff=cc, shape=(2048, 2048))
     z = frame.to_image()
     z.load_source_background()
     res = z.fit_zeropoint("ps1", cache_dir=cache)
-    assert res.nstars > 60
+    assert res.nstars > 400
     assert abs(res.zp - zp) < 0.005 and abs(res.clrcoeff - cc) < 0.005
     assert abs(res.zp - zp) < 3 * res.zp_err and abs(res.clrcoeff - cc) < 3 * res.clrcoeff_err
     axes = res.show()

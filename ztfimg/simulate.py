@@ -40,6 +40,7 @@ __all__ = [
     "simulate_reference",
     "make_header",
     "random_catalog",
+    "ps1_like_catalog",
     "gaussian_stars",
     "REAL_PV",
 ]
@@ -218,6 +219,57 @@ def random_catalog(header, n, *, rng, mag_range=(14.0, 21.5), margin=-10.0, slop
     ra, dec = WCS(header).all_pix2world(x, y, 0)
     return pd.DataFrame({"ra": ra, "dec": dec, "mag": mag,
                          "colour": rng.normal(colour_mean, colour_std, n)})
+
+
+def ps1_like_catalog(ra, dec, radius, n, *, seed=0, mag_range=(14.0, 21.5), slope=0.3,
+                     id_offset=100000000000000000):
+    """A Pan-STARRS1-like catalogue of stars in a cone, with the normalised ztfimg columns.
+
+    Uniform on the sphere within ``radius`` of (``ra``, ``dec``) (a square cut in RA/Dec,
+    then the cone), ``r`` magnitudes from ``dN/dm ∝ 10**(slope*m)``, stellar-locus-like
+    colours (``g-r`` ~ N(0.6, 0.35), ``r-i`` ≈ 0.45 (g-r)) and PS1-like errors. Feed it to
+    :func:`simulate_quadrant` (``catalog=``) to draw the frame, and to
+    :func:`ztfimg.refcat.to_vizier_votable` to serve it as VizieR does.
+
+    Parameters
+    ----------
+    ra, dec : float
+        Centre, degrees.
+    radius : float
+        Cone radius, degrees.
+    n : int
+        Number of stars drawn in the enclosing box (fewer remain in the cone).
+    seed : int, default 0
+    mag_range : tuple, default (14, 21.5)
+        Range of ``rmag``.
+    slope : float, default 0.3
+    id_offset : int
+        First ``objid``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``objid`` (int64), ``ra``, ``dec``, ``qual``, ``gmag`` ... ``ymag`` and ``e_gmag`` ...
+        ``e_ymag``.
+    """
+    rng = np.random.default_rng(seed)
+    s0, s1 = np.sin(np.radians(dec - radius)), np.sin(np.radians(min(dec + radius, 90.0)))
+    d = np.degrees(np.arcsin(s0 + rng.uniform(0, 1, n) * (s1 - s0)))
+    r = ra + rng.uniform(-radius, radius, n) / max(np.cos(np.radians(dec)), 1e-3)
+    rmag = np.log10(rng.uniform(10 ** (slope * mag_range[0]), 10 ** (slope * mag_range[1]), n)) / slope
+    gr = rng.normal(0.6, 0.35, n)
+    ri = 0.45 * gr + rng.normal(0, 0.05, n)
+    df = pd.DataFrame({"objid": np.int64(id_offset) + np.arange(n, dtype=np.int64),
+                       "ra": np.mod(r, 360.0), "dec": d, "qual": np.int16(52),
+                       "gmag": rmag + gr, "rmag": rmag, "imag": rmag - ri})
+    df["zmag"], df["ymag"] = df["imag"] - 0.2, df["imag"] - 0.3
+    for b in "grizy":
+        df[f"e_{b}mag"] = 0.002 + 0.01 * 10 ** (0.4 * (df[f"{b}mag"] - 20))
+    c1, c2 = np.radians(dec), np.radians(df["dec"].to_numpy())
+    cosang = (np.sin(c1) * np.sin(c2) + np.cos(c1) * np.cos(c2)
+              * np.cos(np.radians(df["ra"].to_numpy() - ra)))
+    keep = np.degrees(np.arccos(np.clip(cosang, -1, 1))) <= radius
+    return df[keep].reset_index(drop=True)
 
 
 def gaussian_stars(shape, x, y, flux, fwhm, *, halfsize=None, dtype=np.float64):
