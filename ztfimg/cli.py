@@ -29,10 +29,17 @@ def _log(msg):
 def run_demo(outdir="ztfimg-demo", real=False, size=None, seed=0):
     """Run the demo pipeline and return a dict of what it produced.
 
+    On a simulated quadrant (default): a PS1-like sky is drawn with a DAOPhot PSF (written
+    beside the frame as IPAC does), then loaded, background-estimated, sources extracted,
+    aperture and forced PSF photometry compared with the truth, and the zero point and
+    colour term fitted against the "PS1" catalogue. With ``real=True`` the cached real
+    quadrant is measured (no truth, no PSF file, no catalogue: offline).
+
     Parameters
     ----------
     outdir : str, default 'ztfimg-demo'
-        Output directory (created).
+        Output directory (created): ``frame.png``, ``stamps.png``, ``zeropoint.png``,
+        ``sources.csv``.
     real : bool, default False
         Use the real sample quadrant (must be cached, see ``ztfimg fetch-data``).
     size : int, optional
@@ -51,61 +58,84 @@ def run_demo(outdir="ztfimg-demo", real=False, size=None, seed=0):
     import numpy as np
 
     from . import datasets, simulate
+    from .dao import DAOPhotReader
     from .image import ScienceImage
 
     os.makedirs(outdir, exist_ok=True)
     out = {}
     t0 = time.perf_counter()
+    truth = ps1 = None
     if real:
         sciimg, mskimg = datasets.get_real_quadrant(offline=True)
-        truth = None
         _log(f"real ZTF quadrant: {os.path.basename(sciimg)}")
     else:
         shape = (3080, 3072) if size is None else (int(size), int(size))
-        frame = simulate.simulate_quadrant(shape=shape, seed=seed)
+        radius = 0.45 * np.hypot(*shape) / np.hypot(3080, 3072) * 1.35
+        ps1 = simulate.ps1_like_catalog(55.0608, 33.35, radius, int(16000 * np.pi * radius**2), seed=seed)
+        psf = DAOPhotReader.synthetic(hwhm=1.0, seed=seed, xpsf=shape[1] / 2 - 0.5, ypsf=shape[0] / 2 - 0.5)
+        frame = simulate.simulate_quadrant(shape=shape, seed=seed, catalog=ps1, psf=psf,
+                                           magzp=26.25, clrcoeff=0.09)
         sciimg, mskimg = frame.write(os.path.join(outdir, "data"))[:2]
         truth = frame.truth
-        _log(f"simulated ZTF quadrant ({shape[1]}x{shape[0]}, {len(truth)} stars, seed {seed}) "
-             f"written to {os.path.dirname(sciimg)}")
+        _log(f"simulated ZTF quadrant ({shape[1]}x{shape[0]}, {int(truth['inside'].sum())} stars "
+             f"from a PS1-like catalogue, DAOPhot PSF, seed {seed}) written to {os.path.dirname(sciimg)}")
     img = ScienceImage.from_filename(sciimg)
     _log(repr(img))
     mask = img.get_mask()
-    _log(f"  masked pixels (detection selection): {int(mask.sum())} "
-         f"of {mask.size} ({100 * mask.mean():.3f}%)")
     ra, dec = img.get_center("radec")
-    _log(f"  centre: RA {ra:.5f}  Dec {dec:.5f} deg; MAGZP {img.magzp:.3f} "
-         f"(+-{img.magzpunc:.1e}); gain {img.gain} e-/DN; saturation {img.saturation:.0f} DN")
-    out["image"] = img
+    _log(f"  centre RA {ra:.5f} Dec {dec:.5f} deg; masked pixels {int(mask.sum())} "
+         f"({100 * mask.mean():.3f}%); gain {img.gain} e-/DN; saturation {img.saturation:.0f} DN")
 
-    if hasattr(img, "extract_sources"):
-        img.load_source_background()
-        src = img.extract_sources(thresh=5, setmag=True)
-        _log(f"  background {img.background.globalback:.2f} DN, rms {img.background.globalrms:.2f} DN; "
-             f"{len(src)} sources at 5 sigma")
-        src_path = os.path.join(outdir, "sources.csv")
-        src.to_csv(src_path, index=False)
-        out["sources"] = src_path
-        if truth is not None:
-            from .catalog import match
-            inside = truth[truth["inside"]]
-            i1, i2, _ = match(src["ra"].to_numpy(), src["dec"].to_numpy(),
-                              inside["ra"].to_numpy(), inside["dec"].to_numpy(), 1.5)
-            bright = inside.iloc[i2]
-            dm = src["mag"].to_numpy()[i1] - bright["mag"].to_numpy()
-            ok = np.isfinite(dm) & (bright["mag"].to_numpy() < 19)
-            _log(f"  matched {len(i1)} detections to the truth; "
-                 f"median(mag - true mag) for stars brighter than 19: {np.median(dm[ok]):+.3f}")
-        ax = img.show(overlay="sources")
-    else:  # pragma: no cover - before the measurement layer exists
-        fig, ax = plt.subplots(figsize=(7, 7))
-        d = img.get_data(apply_mask=True)
-        lo, hi = np.nanpercentile(d, [1, 99])
-        ax.imshow(d, origin="lower", vmin=lo, vmax=hi, cmap="gray")
+    img.load_source_background()
+    src = img.extract_sources(thresh=5, setmag=True)
+    _log(f"  background {img.background.globalback:.2f} DN, rms {img.background.globalrms:.2f} DN; "
+         f"{len(src)} sources at 5 sigma")
+    src_path = os.path.join(outdir, "sources.csv")
+    src.to_csv(src_path, index=False)
+    out.update(image=img, sources=src_path)
+
+    if truth is not None:
+        t = truth[truth["inside"] & (truth["snr"] > 20)]
+        t = t[t["x"].between(20, img.shape[1] - 21) & t["y"].between(20, img.shape[0] - 21)]
+        ap = img.aperture_photometry(t["x"], t["y"], 5.0, apcor=True)
+        ok = ap["flag"].to_numpy() == 0
+        ratio_ap = np.median(ap["sum"].to_numpy()[ok] / t["flux"].to_numpy()[ok])
+        pp = img.get_psf_photometry(t["x"], t["y"])
+        okp = pp["flag"].to_numpy() == 0
+        ratio_psf = np.median(pp["flux"].to_numpy()[okp] / t["flux"].to_numpy()[okp])
+        pull = (pp["flux"].to_numpy() - t["flux"].to_numpy())[okp] / pp["fluxerr"].to_numpy()[okp]
+        _log(f"  {ok.sum()} bright stars: aperture (r=5 px + APCOR) / true flux = {ratio_ap:.4f}; "
+             f"PSF fit / true flux = {ratio_psf:.4f} (pull robust std "
+             f"{1.4826 * np.median(np.abs(pull - np.median(pull))):.2f})")
+        img.set_catalog(ps1, "ps1", kind="ps1", inside_only=True)
+        zp = img.fit_zeropoint("ps1")
+        _log(f"  zero point vs PS1: {zp.zp:.4f} +- {zp.zp_err:.4f} (injected 26.25), colour term "
+             f"{zp.clrcoeff:.4f} +- {zp.clrcoeff_err:.4f} (injected 0.09), {zp.nstars} stars, "
+             f"rms {zp.rms:.3f} mag")
+        axes = zp.show()
+        fig = np.ravel(axes)[0].figure
+        zpng = os.path.join(outdir, "zeropoint.png")
+        fig.savefig(zpng, dpi=80, bbox_inches="tight")
+        plt.close(fig)
+        out.update(zeropoint=zp, zeropoint_png=zpng)
+        overlay = "ps1"
+    else:
+        overlay = "sources"
+
+    ax = img.show(overlay=overlay)
     png = os.path.join(outdir, "frame.png")
     ax.figure.savefig(png, dpi=90, bbox_inches="tight")
     plt.close(ax.figure)
-    out["png"] = png
-    _log(f"  picture of the frame: {png}")
+    bright = src[(src["flag"] == 0)].nsmallest(4, "mag")
+    fig, axs = plt.subplots(1, len(bright), figsize=(3 * len(bright), 3))
+    for axi, (_, row) in zip(np.ravel(axs), bright.iterrows()):
+        img.get_stamp(row["x"], row["y"], dx=23).show(ax=axi)
+        axi.set_title(f"mag {row['mag']:.2f}")
+    spng = os.path.join(outdir, "stamps.png")
+    fig.savefig(spng, dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    out.update(png=png, stamps_png=spng)
+    _log(f"  pictures: {png}, {spng}" + (f", {out['zeropoint_png']}" if "zeropoint_png" in out else ""))
     _log(f"done in {time.perf_counter() - t0:.1f} s")
     return out
 

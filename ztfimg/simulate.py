@@ -491,6 +491,10 @@ def simulate_quadrant(shape=(3080, 3072), seed=0, *, nstars=None, catalog=None, 
                          saturation=saturation, seeing=seeing, magzp=magzp, clrcoeff=clrcoeff,
                          rotation=rotation)
     header["NAXIS1"], header["NAXIS2"] = shape[1], shape[0]
+    if psf is not None and hasattr(psf, "aperture_correction"):
+        # the header's APCORn must describe the PSF the stars are drawn with
+        for i, diam in enumerate(_FIXAPERS, start=1):
+            header[f"APCOR{i}"] = round(float(psf.aperture_correction(diam)), 8)
     from astropy.wcs import WCS
     wcs = WCS(header)
     ny, nx = shape
