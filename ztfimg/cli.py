@@ -122,10 +122,22 @@ def run_demo(outdir="ztfimg-demo", real=False, size=None, seed=0):
     else:
         overlay = "sources"
 
-    ax = img.show(overlay=overlay)
+    # the whole frame, and a 300 px zoom with the catalogue (or sources) circled
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 6))
+    img.show(ax=ax1)
+    marks = img.catalogs.get(overlay) if overlay != "sources" else img.sources
+    cx, cy = img.get_center()
+    x0, y0 = cx - 150, cy - 150
+    zoom = marks[marks["x"].between(x0, x0 + 300) & marks["y"].between(y0, y0 + 300)]
+    if "mag" in zoom:
+        zoom = zoom[zoom["mag"] < 20]
+    img.show(ax=ax2, overlay=zoom, title=f"zoom, {overlay} circled")
+    ax2.set_xlim(x0, x0 + 300)
+    ax2.set_ylim(y0, y0 + 300)
+    ax1.add_patch(plt.Rectangle((x0, y0), 300, 300, fill=False, color="tab:orange", lw=1.5))
     png = os.path.join(outdir, "frame.png")
-    ax.figure.savefig(png, dpi=90, bbox_inches="tight")
-    plt.close(ax.figure)
+    fig.savefig(png, dpi=80, bbox_inches="tight")
+    plt.close(fig)
     bright = src[(src["flag"] == 0)].nsmallest(4, "mag")
     fig, axs = plt.subplots(1, len(bright), figsize=(3 * len(bright), 3))
     for axi, (_, row) in zip(np.ravel(axs), bright.iterrows()):
