@@ -944,6 +944,16 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         return self._cache.get("sources")
 
     # ------------------------------------------------------------------ apertures
+    def _rms_value(self, rms):
+        """Noise per pixel from 'global' (background's global rms), 'map' or a number."""
+        if isinstance(rms, str):
+            if rms == "global":
+                return self.background.globalrms
+            if rms == "map":
+                return self.background.rms
+            raise InvalidParameterError(f"rms must be 'global', 'map' or a number, got {rms!r}")
+        return rms
+
     def _positions(self, x, y, coords):
         if coords in ("pixel", "pixels", "xy"):
             if y is None:
@@ -996,9 +1006,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         from . import aperture as _ap
         xs, ys = self._positions(x, y, coords)
         arr = self._named_data(data, compute=True)
-        rms_value = {"map": lambda: self.background.rms,
-                     "global": lambda: self.background.globalrms}.get(rms, lambda: rms)() \
-            if isinstance(rms, str) else rms
+        rms_value = self._rms_value(rms)
         df = _ap.aperture_photometry(arr, xs, ys, radius, rms=rms_value,
                                      gain=self._keyword("GAIN", required=False),
                                      mask=self._mask_owner(_bitmask.DETECTION_BITS),
@@ -1426,9 +1434,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         if not fit_sky:
             arr = self.background.subtract(arr)
             sky = 0.0
-        rms_value = {"map": lambda: self.background.rms,
-                     "global": lambda: self.background.globalrms}.get(rms, lambda: rms)() \
-            if isinstance(rms, str) else rms
+        rms_value = self._rms_value(rms)
         zp = self._keyword("MAGZP", required=False)
         return psf_photometry(arr, xs, ys, self.psf, rms=rms_value,
                               gain=self._keyword("GAIN", required=False),
