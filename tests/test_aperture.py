@@ -217,3 +217,29 @@ def test_apcor_from_real_header(real):
         apcor_table_from_header({"APCOR1": 0.1})
     with pytest.raises(InvalidParameterError):
         apply_aperture_correction(1.0, radius=1.5, apcor=table, kind="jy")
+
+
+def test_masked_pixels_left_out_not_rescaled():
+    """sep rescales sums for masked pixels; ztfimg must leave them out, in the aperture
+    and in the annulus, whatever their values."""
+    data = np.full((60, 60), 10.0)
+    mask = np.zeros((60, 60), bool)
+    data[30, 30] = data[29, 30] = 1e6      # hot masked pixels in the aperture
+    mask[30, 30] = mask[29, 30] = True
+    data[30, 38:41] = -1e6                 # dead masked pixels in the annulus
+    mask[30, 38:41] = True
+    before = data.copy()
+    p = aperture_photometry(data, [30.2], [30.1], 4.0, mask=mask, bkgann=(7.0, 11.0), rms=1.0)
+    assert p["sky"][0] == pytest.approx(10.0, abs=1e-9)
+    assert p["sum"][0] == pytest.approx(0.0, abs=1e-6)        # flat sky, nothing else
+    assert p["npix_masked"][0] == pytest.approx(2.0, abs=0.05)
+    assert p["area"][0] == pytest.approx(np.pi * 16 - p["npix_masked"][0])
+    assert p["flag"][0] & APER_HAS_MASKED
+    assert p["sky_npix"][0] == round(np.pi * (121 - 49) - 3)
+    np.testing.assert_array_equal(data, before)
+    # a star on the same sky: its light comes out, the masked pixels do not bias it
+    yy, xx = np.mgrid[0:60, 0:60]
+    star = 500 * np.exp(-((xx - 30.2) ** 2 + (yy - 30.1) ** 2) / (2 * 1.0**2)) / (2 * np.pi)
+    p2 = aperture_photometry(data + star, [30.2], [30.1], 4.0, mask=mask, bkgann=(7.0, 11.0))
+    unmasked_star = star[~mask & ((xx - 30.2) ** 2 + (yy - 30.1) ** 2 < 16)].sum()
+    assert p2["sum"][0] == pytest.approx(unmasked_star, rel=0.01)

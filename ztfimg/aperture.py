@@ -140,35 +140,6 @@ class _MaskNeighbourhood:
         return dil[by, bx]
 
 
-def _areas(shape, xg, yg, rin, rout, partial, off, near, goodw_fn, ones_fn, subpix):
-    """In-image and unmasked areas (pixels) of circles (rin=None) or annuli.
-
-    Exact geometry gives the full area; sep is called on a ones map only for the partial
-    apertures and on the unmasked-pixel weight map only near masked pixels.
-    """
-    def run(w, idx):
-        if rin is None:
-            return sep.sum_circle(w, xg[idx], yg[idx], rout, subpix=subpix)[0]
-        return sep.sum_circann(w, xg[idx], yg[idx], rin, rout, subpix=subpix)[0]
-
-    full = np.pi * (rout ** 2 - (0.0 if rin is None else rin ** 2))
-    n = len(xg)
-    if subpix:
-        area_in = run(ones_fn(), np.arange(n))
-    else:
-        area_in = np.full(n, full)
-        idx = np.flatnonzero(partial)
-        if idx.size:
-            area_in[idx] = run(ones_fn(), idx)
-    area_in[off] = 0.0
-    area_good = area_in.copy()
-    if near is not None:
-        idx = np.flatnonzero(near & ~off)
-        if idx.size:
-            area_good[idx] = np.minimum(run(goodw_fn(), idx), area_in[idx])
-    return area_in, area_good
-
-
 def _annulus_pixels(arr, bmask, xs, ys, rin, rout):
     """Values of the pixels whose centre lies in the annulus: (n, m) array, NaN elsewhere."""
     size = int(2 * np.ceil(rout) + 3)
@@ -332,21 +303,32 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
     xg = np.where(badpos, 0.0, xs)
     yg = np.where(badpos, 0.0, ys)
     subpix = int(subpix)
-    cache = {}
 
-    def goodw_fn():
-        if "goodw" not in cache:
-            cache["goodw"] = (~bmask).astype(np.float32)
-        return cache["goodw"]
+    # sep "corrects" sums for masked pixels (scales them up to the full area). ztfimg
+    # leaves masked pixels out instead: they are set to 0 in a copy (only if needed) and
+    # sep runs without a mask; the masked area is measured on a 0/1 map, only for the
+    # positions that have a masked pixel nearby.
+    neigh = maskf = None
+    if bmask is not None and bmask.any():
+        if np.any(arr[bmask] != 0):
+            arr = np.where(bmask, arr.dtype.type(0), arr)
+        if var_map is not None:
+            var_map = np.where(bmask, 0.0, var_map)
+        maskf = bmask.astype(np.float32)
+        neigh = _MaskNeighbourhood(bmask)
 
-    def ones_fn():
-        if "ones" not in cache:
-            cache["ones"] = np.ones(arr.shape, dtype=np.float32)
-        return cache["ones"]
-
-    neigh = _MaskNeighbourhood(bmask) if bmask is not None and bmask.any() else None
-    if neigh is None:
-        bmask = None  # nothing masked: skip the mask in sep
+    def masked_area(rin, rout, sp):
+        """Masked area (pixels) inside each circle (rin None) or annulus."""
+        out = np.zeros(n)
+        if neigh is None:
+            return out
+        idx = np.flatnonzero(neigh.near(xg, yg, rout) & ~badpos)
+        if idx.size:
+            if rin is None:
+                out[idx] = sep.sum_circle(maskf, xg[idx], yg[idx], rout, subpix=sp)[0]
+            else:
+                out[idx] = sep.sum_circann(maskf, xg[idx], yg[idx], rin, rout, subpix=sp)[0]
+        return out
 
     # ------------------------------------------------------------------ sky
     sky = np.zeros(n)
@@ -357,21 +339,19 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
     if ann is not None:
         rin, rout = ann
         if sky_estimator == "mean":
-            s_ann = sep.sum_circann(arr, xg, yg, rin, rout, mask=bmask, subpix=subpix)[0]
-            off_a, partial_a = _geometry(xg, yg, rout, arr.shape)
-            near_a = None if neigh is None else neigh.near(xg, yg, rout)
-            _, a_ann = _areas(arr.shape, xg, yg, rin, rout, partial_a, off_a, near_a,
-                              goodw_fn, ones_fn, subpix)
+            # exact-overlap mean of the unmasked annulus (as photutils); err=1 makes sep
+            # return the in-image annulus area as sumerr**2 in the same pass
+            s_ann, e_ann, _ = sep.sum_circann(arr, xg, yg, rin, rout, err=1.0, subpix=subpix)
+            a_ann = np.clip(e_ann ** 2 - masked_area(rin, rout, subpix), 0.0, None)
             with np.errstate(invalid="ignore", divide="ignore"):
-                sky = np.where(a_ann > _TINY, s_ann / a_ann, np.nan)
+                sky = np.where(a_ann > 0, s_ann / np.where(a_ann > 0, a_ann, 1.0), np.nan)
             npix_eff = a_ann
             if rms is None:
                 # per-pixel scatter of the annulus (centre-in pixels)
                 _, sky_sigma, _ = _robust_sky(arr, bmask, xg, yg, rin, rout, "median",
                                               sigma, maxiters)
             elif var_map is not None:
-                v_ann = sep.sum_circann(var_map, xg, yg, rin, rout, mask=bmask,
-                                        subpix=subpix)[0]
+                v_ann = sep.sum_circann(var_map, xg, yg, rin, rout, subpix=subpix)[0]
                 with np.errstate(invalid="ignore", divide="ignore"):
                     sky_sigma = np.sqrt(v_ann / a_ann)
             factor = 1.0
@@ -406,11 +386,11 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         flag[partial] |= APER_PARTIAL
         flag[off] |= APER_OFF_IMAGE
         flag[badpos] = APER_BAD_POSITION
-        raw = sep.sum_circle(arr, xg, yg, r, mask=bmask, subpix=subpix)[0]
-        near = None if neigh is None else neigh.near(xg, yg, r)
-        area_in, area = _areas(arr.shape, xg, yg, None, r, partial, off, near, goodw_fn,
-                               ones_fn, subpix)
-        masked = np.clip(area_in - area, 0.0, None)
+        # one pass: the sum of the unmasked pixels and (err=1) the in-image area
+        raw, e_in, _ = sep.sum_circle(arr, xg, yg, r, err=1.0, subpix=subpix)
+        area_in = np.where(off, 0.0, e_in ** 2)
+        masked = np.clip(np.minimum(masked_area(None, r, subpix), area_in), 0.0, None)
+        area = np.clip(area_in - masked, 0.0, None)
         with np.errstate(invalid="ignore", divide="ignore"):
             frac = np.where(area_in > _TINY, masked / area_in, np.nan)
         flag[(masked > _TINY) & ~off] |= APER_HAS_MASKED
@@ -421,7 +401,7 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         if rms is None:
             noise = sky_sigma ** 2 * area if ann is not None else np.full(n, np.nan)
         elif var_map is not None:
-            noise = sep.sum_circle(var_map, xg, yg, r, mask=bmask, subpix=subpix)[0]
+            noise = sep.sum_circle(var_map, xg, yg, r, subpix=subpix)[0]
         else:
             noise = rms ** 2 * area
         with np.errstate(invalid="ignore"):  # off-image rows: 0 area x no sky -> NaN, flagged
