@@ -54,12 +54,18 @@ def test_exact_sums_match_photutils_on_real_quadrant(real):
         np.testing.assert_allclose(ours["sum"].to_numpy()[ok], ref[ok], rtol=1e-6,
                                    atol=1e-6 * np.abs(ref).max())
         assert (ours["flag"] & APER_PARTIAL).sum() > 0
-    # the annulus mean is the exact-overlap mean of photutils
+    # the annulus mean: whole pixels with their centre inside by default (photutils
+    # method="center"), exact-overlap weights with sky_subpix=0 (method="exact")
     x, y = x[10:60].clip(30, 3000), y[10:60].clip(30, 3000)
-    ours = aperture_photometry(sub, x, y, 3.0, bkgann=(8.0, 13.0), rms=5.8)
     ann = CircularAnnulus(np.c_[x, y], 8.0, 13.0)
+    ours = aperture_photometry(sub, x, y, 3.0, bkgann=(8.0, 13.0), rms=5.8)
+    tab = pu_photometry(sub, ann, method="center")
+    npix = np.asarray(pu_photometry(np.ones_like(sub), ann, method="center")["aperture_sum"])
+    np.testing.assert_allclose(ours["sky"], np.asarray(tab["aperture_sum"]) / npix, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(ours["sky_npix"], npix)
+    ours0 = aperture_photometry(sub, x, y, 3.0, bkgann=(8.0, 13.0), rms=5.8, sky_subpix=0)
     ref = np.asarray(pu_photometry(sub, ann, method="exact")["aperture_sum"]) / ann.area
-    np.testing.assert_allclose(ours["sky"], ref, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(ours0["sky"], ref, rtol=1e-6, atol=1e-6)
 
 
 def test_isolated_star_fluxes_and_errors(sim):
@@ -173,9 +179,20 @@ def test_error_terms():
     data = np.zeros((60, 60), np.float32)
     data[30, 30] = 1000.0
     p = aperture_photometry(data, [30.0], [30.0], 5.0, rms=2.0, gain=4.0, bkgann=(10, 20))
-    area, n_ann = np.pi * 25, np.pi * (400 - 100)
+    # the annulus: the pixels whose centre lies in it, counted independently (off-grid
+    # centre, so that no pixel centre sits exactly on a circle)
+    pa = aperture_photometry(data, [30.3], [30.4], 5.0, rms=2.0, bkgann=(10, 20))
+    yy, xx = np.mgrid[0:60, 0:60]
+    d2 = (xx - 30.3) ** 2 + (yy - 30.4) ** 2
+    assert pa["sky_npix"][0] == int(((d2 >= 100) & (d2 < 400)).sum())
+    n_ann = p["sky_npix"][0]
+    assert abs(n_ann - np.pi * 300) < 15
+    area = np.pi * 25
     expected = np.sqrt(4 * area + 1000 / 4 + area ** 2 * (4 / n_ann))
     assert p["sumerr"][0] == pytest.approx(expected, rel=1e-6)
+    p0 = aperture_photometry(data, [30.0], [30.0], 5.0, rms=2.0, gain=4.0, bkgann=(10, 20), sky_subpix=0)
+    expected0 = np.sqrt(4 * area + 1000 / 4 + area ** 2 * (4 / (np.pi * 300)))
+    assert p0["sumerr"][0] == pytest.approx(expected0, rel=1e-6)
     # without rms: the annulus scatter is used; without annulus either: NaN
     q = aperture_photometry(data, [30.0], [30.0], 5.0)
     assert np.isnan(q["sumerr"][0]) and q["sum"][0] == pytest.approx(1000.0)
@@ -235,7 +252,9 @@ def test_masked_pixels_left_out_not_rescaled():
     assert p["npix_masked"][0] == pytest.approx(2.0, abs=0.05)
     assert p["area"][0] == pytest.approx(np.pi * 16 - p["npix_masked"][0])
     assert p["flag"][0] & APER_HAS_MASKED
-    assert p["sky_npix"][0] == round(np.pi * (121 - 49) - 3)
+    yy, xx = np.mgrid[0:60, 0:60]
+    d2 = (xx - 30.2) ** 2 + (yy - 30.1) ** 2
+    assert p["sky_npix"][0] == ((d2 >= 49) & (d2 < 121) & ~mask).sum()
     np.testing.assert_array_equal(data, before)
     # a star on the same sky: its light comes out, the masked pixels do not bias it
     yy, xx = np.mgrid[0:60, 0:60]

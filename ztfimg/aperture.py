@@ -2,9 +2,10 @@
 
 :func:`aperture_photometry` sums an image in circles with exact pixel overlap
 (``sep.sum_circle``, ``subpix=0``) and optionally subtracts a local sky measured in an
-annulus: the (exact-overlap) mean with ``sep.sum_circann``, or the median or a
-sigma-clipped mean of the pixels whose centre falls in the annulus (vectorised over all
-positions with :func:`ztfimg.stamps.cut_stamps`).
+annulus from the pixels whose centre falls in it: their mean (``sep.sum_circann``, or
+exact-overlap weights with ``sky_subpix=0``), median or sigma-clipped mean (vectorised
+over all positions with :func:`ztfimg.stamps.cut_stamps`). Masked pixels are left out
+of every sum (sep would rescale the sum to the full area; ztfimg does not).
 
 Output layout (like photutils): one row per input position, same order and index as the
 input. With a scalar ``radius`` the columns are ``sum``, ``sumerr``, ``area``,
@@ -200,7 +201,7 @@ def _empty_frame(radii, scalar, index=None):
 
 
 def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, bkgann=None,
-                        sky_estimator="mean", sigma=3.0, maxiters=5, subpix=0):
+                        sky_estimator="mean", sigma=3.0, maxiters=5, subpix=0, sky_subpix=1):
     """Sum an image in circular apertures, with optional local sky subtraction.
 
     Parameters
@@ -236,6 +237,12 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         Maximum clipping iterations for "sigclip". Default 5.
     subpix : int, optional
         sep sub-pixel sampling of the aperture; 0 means exact overlap. Default 0.
+    sky_subpix : int, optional
+        Sampling of the annulus for the "mean" sky: 1 (default) takes the whole pixels
+        whose centre lies in the annulus, the same pixel set as the "median" and
+        "sigclip" estimators (and as photutils' ``method="center"``); 0 weights pixels by
+        their exact overlap (photutils' ``method="exact"``), about twice the cost for the
+        same statistical quality.
 
     Returns
     -------
@@ -271,6 +278,9 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         raise InvalidParameterError(f"gain must be > 0 (e-/DN) or None; got {gain!r}")
     if int(subpix) != subpix or subpix < 0:
         raise InvalidParameterError(f"subpix must be an integer >= 0; got {subpix!r}")
+    if int(sky_subpix) != sky_subpix or sky_subpix < 0:
+        raise InvalidParameterError(f"sky_subpix must be an integer >= 0; got {sky_subpix!r}")
+    sky_subpix = int(sky_subpix)
     if not np.isfinite(sigma) or sigma <= 0:
         raise InvalidParameterError(f"sigma must be > 0; got {sigma!r}")
     arr = _native_float(data)
@@ -339,10 +349,10 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
     if ann is not None:
         rin, rout = ann
         if sky_estimator == "mean":
-            # exact-overlap mean of the unmasked annulus (as photutils); err=1 makes sep
+            # mean of the unmasked annulus pixels (sky_subpix sampling); err=1 makes sep
             # return the in-image annulus area as sumerr**2 in the same pass
-            s_ann, e_ann, _ = sep.sum_circann(arr, xg, yg, rin, rout, err=1.0, subpix=subpix)
-            a_ann = np.clip(e_ann ** 2 - masked_area(rin, rout, subpix), 0.0, None)
+            s_ann, e_ann, _ = sep.sum_circann(arr, xg, yg, rin, rout, err=1.0, subpix=sky_subpix)
+            a_ann = np.clip(e_ann ** 2 - masked_area(rin, rout, sky_subpix), 0.0, None)
             with np.errstate(invalid="ignore", divide="ignore"):
                 sky = np.where(a_ann > 0, s_ann / np.where(a_ann > 0, a_ann, 1.0), np.nan)
             npix_eff = a_ann
@@ -351,7 +361,7 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
                 _, sky_sigma, _ = _robust_sky(arr, bmask, xg, yg, rin, rout, "median",
                                               sigma, maxiters)
             elif var_map is not None:
-                v_ann = sep.sum_circann(var_map, xg, yg, rin, rout, subpix=subpix)[0]
+                v_ann = sep.sum_circann(var_map, xg, yg, rin, rout, subpix=sky_subpix)[0]
                 with np.errstate(invalid="ignore", divide="ignore"):
                     sky_sigma = np.sqrt(v_ann / a_ann)
             factor = 1.0

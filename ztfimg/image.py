@@ -853,12 +853,14 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         return out
 
     def _clean_filled(self):
-        # Background-subtracted pixels for computations: bad pixels keep finite values
-        # (non-finite ones become 0) and are excluded through the mask passed alongside,
-        # so sep gets a NaN-free array without a per-call copy.
+        # Background-subtracted pixels for computations: bad pixels are set to 0 and are
+        # also excluded through the mask passed alongside, so sep gets a NaN-free array
+        # without a per-call copy.
+        # Masked pixels are 0 too, so level-1 photometry needs no copy to leave them out.
         key = ("clean_filled", id(self.background))
         if self._cache.get("clean_filled", (None,))[0] != key:
             out = self.background.subtract(self._pixels())
+            out[self._mask_owner(_bitmask.DETECTION_BITS)] = 0.0
             bad = ~np.isfinite(out)
             if bad.any():
                 out[bad] = 0.0
