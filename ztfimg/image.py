@@ -41,6 +41,11 @@ DEFAULT_FIXAPERS = (2.0, 3.0, 4.0, 6.0, 10.0, 14.0)
 
 _FILTER_BY_ID = {1: "ztfg", 2: "ztfr", 3: "ztfi"}
 
+#: Header keywords that define a celestial WCS (TPV, SIP and TAN families).
+_WCS_KEY = re.compile(r"^(NAXIS\d?|WCSAXES|CTYPE\d|CRPIX\d|CRVAL\d|CUNIT\d|CDELT\d|CROTA\d|"
+                      r"CD\d_\d|PC\d_\d|PV\d_\d+|[AB]P?_ORDER|[AB]P?_\d+_\d+|RADESYS|RADECSYS|"
+                      r"EQUINOX|EPOCH|LONPOLE|LATPOLE|MJD-OBS|DATE-OBS)$")
+
 
 def normalise_filter(value) -> str:
     """Normalise a ZTF filter spelling to ``'ztfg'``, ``'ztfr'`` or ``'ztfi'``.
@@ -555,9 +560,11 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
             if "CTYPE1" not in self._header or "CTYPE2" not in self._header:
                 raise HeaderKeywordError(
                     f"header has no WCS (CTYPE1/CTYPE2 missing) in {self._imagefile or 'the header'}")
+            # only the WCS cards: wcslib then parses ~70 cards instead of ~250 (5x faster)
+            wcs_header = fits.Header([c for c in self._header.cards if _WCS_KEY.match(c.keyword)])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FITSFixedWarning)
-                wcs = WCS(self._header, naxis=2)
+                wcs = WCS(wcs_header, naxis=2)
             if not wcs.has_celestial:
                 raise HeaderKeywordError("header WCS has no celestial axes")
             self._cache["wcs"] = wcs
