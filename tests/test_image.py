@@ -250,3 +250,29 @@ def test_reference_image_keywords(tmp_path):
     assert z.nframes == 20 and z.mask is None
     with pytest.raises(HeaderKeywordError, match="OBSJD"):
         z.obsjd
+
+
+def test_reference_background_uses_globmed(tmp_path):
+    from ztfimg import simulate
+    frame = simulate.simulate_quadrant(shape=(256, 256), seed=2, nstars=40)
+    ref = simulate.simulate_reference(frame, globmed=150.0)
+    z = ReferenceImage.from_filename(ref.write(tmp_path))
+    bkg = z.background
+    assert bkg.globalback == 150.0 and np.all(bkg.back == 150.0)
+    # noise of the co-add: sky Poisson over the effective gain (20 frames) plus read noise
+    expected = np.sqrt(150.0 / z.gain + (z.readnoise / z.gain) ** 2 / 20)
+    assert bkg.globalrms == pytest.approx(expected, rel=0.05)
+    sep_bkg = z.get_background(use_globmed=False)
+    assert sep_bkg is not bkg and abs(sep_bkg.globalback - 150.0) < 0.1
+
+
+def test_from_filename_in_ztfdata_mirror(tmp_path, monkeypatch):
+    from ztfimg import filenames, simulate
+    frame = simulate.simulate_quadrant(shape=(64, 64), seed=0, nstars=3)
+    name = frame.filename
+    target = tmp_path / os.path.dirname(filenames.archive_path(name))
+    frame.write(target)
+    monkeypatch.setenv("ZTFDATA", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    z = ScienceImage.from_filename(name)
+    assert z.filename == str(target / name) and z.mask is not None
