@@ -1255,7 +1255,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         Returns
         -------
         pandas.DataFrame
-            The projected copy, as stored.
+            A copy of the projected catalogue as stored in :attr:`catalogs`.
         """
         import pandas as pd
         df = catalog.to_pandas() if hasattr(catalog, "to_pandas") else pd.DataFrame(catalog)
@@ -1288,7 +1288,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         if isolation:
             out["isolated"] = self.catalogs.get_isolated(label, isolation).to_numpy()
             self.catalogs.add(label, out)
-        return self.catalogs.get(label)
+        return self.catalogs.get(label).copy()  # the caller's to edit; the stored one stays
 
     def fit_zeropoint(self, catalog="ps1", *, radius=1.0, magrange=(15.0, 19.5), isolation=8.0,
                       method="aperture", aperture_diameter=10.0, use_colour=True, sigma_clip=3.0,
