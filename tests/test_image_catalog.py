@@ -106,3 +106,23 @@ def test_offline_without_cache_names_the_tiles(offline_sky):
     with pytest.raises(OfflineError, match="ps1"):
         frame.to_image().get_catalog("ps1", cache_dir=cache, offline=True)
     assert fake.requests == []
+
+
+def test_zeropoint_with_the_psf_and_from_sources():
+    from ztfimg.dao import DAOPhotReader
+    ps1 = simulate.ps1_like_catalog(55.0608, 33.35, 0.45, 10000, seed=3)
+    psf = DAOPhotReader.synthetic(hwhm=1.0, seed=3, xpsf=1023.5, ypsf=1023.5)
+    frame = simulate.simulate_quadrant(shape=(2048, 2048), seed=3, catalog=ps1, psf=psf,
+                                       magzp=26.2, clrcoeff=0.08)
+    z = frame.to_image().set_psf(psf)
+    z.load_source_background()
+    z.set_catalog(ps1, "ps1", kind="ps1", inside_only=True)
+    res = z.fit_zeropoint("ps1", method="psf")
+    assert abs(res.zp - 26.2) < 0.005 and abs(res.zp - 26.2) < 3 * res.zp_err
+    assert abs(res.clrcoeff - 0.08) < 0.005 and abs(res.clrcoeff - 0.08) < 3 * res.clrcoeff_err
+    ap = z.fit_zeropoint("ps1", method="aperture")
+    assert res.rms < ap.rms  # PSF fitting is the more precise
+    quick = z.fit_zeropoint("ps1", method="sources")  # isophotal fluxes miss the wings
+    assert 0.005 < 26.2 - quick.zp < 0.06 and quick.nstars > 500
+    with pytest.raises(Exception, match="method"):
+        z.fit_zeropoint("ps1", method="magic")

@@ -1316,6 +1316,10 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         isolation : float, default 8
             Isolation radius, arcsec.
         method : {'aperture', 'psf', 'sources'}, default 'aperture'
+            'aperture': forced aperture photometry at the catalogue positions with the
+            header APCOR; 'psf': forced PSF photometry with the frame's DAOPhot PSF (the
+            most precise); 'sources': sep's isophotal fluxes of the matched extracted
+            sources, which miss the wings (measured ~0.03 mag faint): a quick look only.
         aperture_diameter : float, default 10
             Aperture diameter in pixels for ``method='aperture'``.
         use_colour : bool, default True
