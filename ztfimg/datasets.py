@@ -42,8 +42,8 @@ _MEMBER_DIR = "ztfimg-0.19.0/ztfimg/data/"
 
 def cache_dir(subdir: str = "data") -> str:
     """The ztfimg cache directory (``$ZTFIMG_CACHE/<subdir>``, default ``~/.cache/ztfimg``)."""
-    root = os.environ.get("ZTFIMG_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "ztfimg")
-    return os.path.join(root, subdir)
+    root = os.environ.get("ZTFIMG_CACHE") or os.path.join("~", ".cache", "ztfimg")
+    return os.path.join(os.path.expanduser(root), subdir)
 
 
 def is_offline() -> bool:

@@ -70,6 +70,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 import pandas as pd
 
+from . import datasets as _datasets
 from .errors import CatalogError, FileFormatError, InvalidParameterError, OfflineError
 
 __all__ = [
@@ -285,9 +286,7 @@ def get_cache_dir(cache_dir=None):
     """
     if cache_dir is not None:
         return Path(cache_dir).expanduser()
-    root = os.environ.get("ZTFIMG_CACHE")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "ztfimg"
-    return base / "catalogs"
+    return Path(_datasets.cache_dir("catalogs"))
 
 
 def is_offline(offline=None):
@@ -305,7 +304,7 @@ def is_offline(offline=None):
     """
     if offline is not None:
         return bool(offline)
-    return os.environ.get("ZTFIMG_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    return _datasets.is_offline()
 
 
 def _check_nside(nside):
