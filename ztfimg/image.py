@@ -1368,10 +1368,8 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
             good = (src["flag"].to_numpy()[srow] == 0) & ((src["maskbits"].to_numpy()[srow] & int(_bitmask.DETECTION_BITS)) == 0)
         else:
             raise InvalidParameterError(f"method must be 'aperture', 'psf' or 'sources', got {method!r}")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            good &= np.isfinite(counts) & (counts > 0)
-            inst = np.where(good, -2.5 * np.log10(np.where(good, counts, 1.0)), np.nan)
-            inst_err = np.where(good, 1.0857362 * err / np.where(good, counts, 1.0), np.nan)
+        inst, inst_err = _phot.counts_to_mag(counts, err, magzp=0.0)  # NaN where counts <= 0
+        good &= np.isfinite(inst)
         colour = cal["colour"].to_numpy(float) if (use_colour and "colour" in cal) else None
         ref_err = cal["magerr"].to_numpy(float) if "magerr" in cal else None
         sel = good & np.isfinite(cal["mag"].to_numpy(float))
@@ -1588,9 +1586,6 @@ class ReferenceImage(ZTFImage):
     imagefile : str or path-like
         The ``refimg`` FITS file.
     """
-
-    def __init__(self, imagefile=None, maskfile=None, *, data=None, header=None, mask=None):
-        super().__init__(imagefile, maskfile, data=data, header=header, mask=mask)
 
     @classmethod
     def from_filename(cls, filename):

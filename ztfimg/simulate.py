@@ -209,7 +209,6 @@ def random_catalog(header, n, *, rng, mag_range=(14.0, 21.5), margin=-10.0, slop
         ``ra``, ``dec`` (deg), ``mag``, ``colour``.
     """
     from astropy.wcs import WCS
-    nx, ny = header["NAXIS1"] if "NAXIS1" in header else None, None
     nx = int(header.get("NAXIS1", 2 * (header["CRPIX1"] - 0.5)))
     ny = int(header.get("NAXIS2", 2 * (header["CRPIX2"] - 0.5)))
     x = rng.uniform(margin - 0.5, nx - 0.5 - margin, n)
