@@ -50,10 +50,10 @@ def test_exact_sums_match_photutils_on_real_quadrant(real):
         ours = aperture_photometry(sub, x, y, r)
         ref = pu_photometry(sub, CircularAperture(np.c_[x, y], r), method="exact")
         ref = np.asarray(ref["aperture_sum"], dtype=float)
-        ok = ours["flag"].to_numpy() & APER_OFF_IMAGE == 0
+        ok = ours["aper_flag"].to_numpy() & APER_OFF_IMAGE == 0
         np.testing.assert_allclose(ours["sum"].to_numpy()[ok], ref[ok], rtol=1e-6,
                                    atol=1e-6 * np.abs(ref).max())
-        assert (ours["flag"] & APER_PARTIAL).sum() > 0
+        assert (ours["aper_flag"] & APER_PARTIAL).sum() > 0
     # the annulus mean: whole pixels with their centre inside by default (photutils
     # method="center"), exact-overlap weights with sky_subpix=0 (method="exact")
     x, y = x[10:60].clip(30, 3000), y[10:60].clip(30, 3000)
@@ -77,7 +77,7 @@ def test_isolated_star_fluxes_and_errors(sim):
     # background map subtracted, rms map for the noise
     p = aperture_photometry(sub, iso["x"], iso["y"], 8.0, rms=bkg.rms, gain=frame.gain,
                             mask=detmask)
-    ok = (p["flag"] == 0).to_numpy()
+    ok = (p["aper_flag"] == 0).to_numpy()
     pull = ((p["sum"].to_numpy() - true) / p["sumerr"].to_numpy())[ok]
     assert 0.9 <= pull.std() <= 1.15               # measured 1.01
     assert abs(np.median(pull)) < 0.3
@@ -87,7 +87,7 @@ def test_isolated_star_fluxes_and_errors(sim):
         p = aperture_photometry(frame.data, iso["x"], iso["y"], 8.0, rms=bkg.globalrms,
                                 gain=frame.gain, mask=detmask, bkgann=(15.0, 25.0),
                                 sky_estimator=est)
-        ok = (p["flag"] == 0).to_numpy()
+        ok = (p["aper_flag"] == 0).to_numpy()
         pull = ((p["sum"].to_numpy() - true) / p["sumerr"].to_numpy())[ok]
         assert 0.9 <= pull.std() <= 1.15           # measured 0.97
         truesky = frame.sky[np.round(iso["y"]).astype(int), np.round(iso["x"]).astype(int)]
@@ -103,9 +103,9 @@ def test_multi_radius_layout_and_index(sim):
     assert list(p.index) == list("abcde")
     assert p.attrs["radius"] == [2.0, 4.0, 6.0]
     for k in range(3):
-        for c in ("sum", "sumerr", "area", "npix_masked", "masked_frac", "flag"):
+        for c in ("sum", "sumerr", "area", "npix_masked", "masked_frac", "aper_flag"):
             assert f"{c}_{k}" in p.columns
-    assert "flag" in p and "sky" in p
+    assert "aper_flag" in p and "sky" in p and "flag" not in p
     np.testing.assert_allclose(p["area_1"], np.pi * 16)
     single = aperture_photometry(sub, x, y, 4.0, rms=5.0)
     np.testing.assert_allclose(single["sum"], p["sum_1"])
@@ -129,7 +129,7 @@ def test_flags_nan_offimage_masked_and_rows_kept():
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_array_equal(y, y0)
     assert len(p) == len(x)
-    f = p["flag"].to_numpy()
+    f = p["aper_flag"].to_numpy()
     assert f[0] & APER_ALL_MASKED and np.isnan(p["sum"][0])
     assert f[1] & APER_HAS_MASKED and np.isfinite(p["sum"][1])
     assert p["npix_masked"][1] == pytest.approx(1.0)
@@ -148,13 +148,13 @@ def test_flags_nan_offimage_masked_and_rows_kept():
     big[48:53, 48:53] = False
     q = aperture_photometry(data, [50.0], [50.0], 2.0, mask=big, bkgann=(8.0, 12.0),
                             sky_estimator="median")
-    assert q["flag"][0] & APER_NO_SKY and np.isnan(q["sum"][0])
+    assert q["aper_flag"][0] & APER_NO_SKY and np.isnan(q["sum"][0])
 
 
 def test_empty_and_bad_parameters():
     data = np.zeros((50, 50), np.float32)
     p = aperture_photometry(data, [], [], 3.0)
-    assert len(p) == 0 and "sum" in p and "flag" in p
+    assert len(p) == 0 and "sum" in p and "aper_flag" in p
     p = aperture_photometry(data, np.array([]), np.array([]), [2.0, 3.0])
     assert len(p) == 0 and "sum_1" in p
     for bad in (0.0, -1.0, np.nan, [2.0, 0.0]):
@@ -251,7 +251,7 @@ def test_masked_pixels_left_out_not_rescaled():
     assert p["sum"][0] == pytest.approx(0.0, abs=1e-6)        # flat sky, nothing else
     assert p["npix_masked"][0] == pytest.approx(2.0, abs=0.05)
     assert p["area"][0] == pytest.approx(np.pi * 16 - p["npix_masked"][0])
-    assert p["flag"][0] & APER_HAS_MASKED
+    assert p["aper_flag"][0] & APER_HAS_MASKED
     yy, xx = np.mgrid[0:60, 0:60]
     d2 = (xx - 30.2) ** 2 + (yy - 30.1) ** 2
     assert p["sky_npix"][0] == ((d2 >= 49) & (d2 < 121) & ~mask).sum()

@@ -193,7 +193,11 @@ def test_collection_basics(cats):
     assert c.labels == ["sources", "ps1"]
     assert "ps1" in c and "ps1cat" in c and "gaia" not in c and 3 not in c
     assert len(c) == 2 and list(c) == ["sources", "ps1"]
-    assert c.get("ps1cat") is c.get("ps1") is c["ps1"]
+    pd.testing.assert_frame_equal(c.get("ps1cat"), c.get("ps1"))
+    pd.testing.assert_frame_equal(c["ps1"], c.get("ps1"))
+    handed = c.get("ps1")
+    handed["ra"] = 0.0                      # a copy: the stored catalogue is untouched
+    assert (c.get("ps1")["ra"] != 0).all() and c.get("ps1") is not c.get("ps1")
     assert "ps1: " in repr(c)
     removed = c.remove("ps1cat")
     assert len(removed) == len(ps1) and "ps1" not in c

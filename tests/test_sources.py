@@ -73,7 +73,7 @@ def test_columns_and_fluxerr(sim):
     src = extract_sources(sub, err=bkg.globalrms, mask=detmask, gain=frame.gain,
                           bitmask=frame.mask)
     for col in ("x", "y", "a", "b", "theta", "flux", "fluxerr", "npix", "peak", "maskbits",
-                "flag", "segid", "xmin", "ymax"):
+                "sep_flag", "segid", "xmin", "ymax"):
         assert col in src.columns
     expected = np.sqrt(src["npix"] * bkg.globalrms ** 2 + src["flux"].clip(lower=0) / frame.gain)
     np.testing.assert_allclose(src["fluxerr"], expected, rtol=1e-10)

@@ -9,10 +9,14 @@ of every sum (sep would rescale the sum to the full area; ztfimg does not).
 
 Output layout (like photutils): one row per input position, same order and index as the
 input. With a scalar ``radius`` the columns are ``sum``, ``sumerr``, ``area``,
-``npix_masked``, ``masked_frac``, ``flag``; with several radii each of these gets a
+``npix_masked``, ``masked_frac``, ``aper_flag``; with several radii each of these gets a
 suffix ``_0``, ``_1`` ... in the order of ``radius`` (``df.attrs["radius"]`` lists them)
-and ``flag`` is the OR over radii. The sky columns ``sky``, ``skyerr``, ``sky_npix`` are
-shared by all radii.
+and ``aper_flag`` is the OR over radii. The sky columns ``sky``, ``skyerr``, ``sky_npix``
+are shared by all radii. The flag bits are :class:`ztfimg.flags.ApertureFlag`
+(``ztfimg.flags.decode_flags(df["aper_flag"], "aper_flag")`` names them).
+
+Radii and annuli are pixels, or astropy Quantities in ``u.pix`` or angles (with
+``pixel_scale``); inputs are checked by :mod:`ztfimg.validation`.
 
 Errors (variance in data units squared)::
 
@@ -35,8 +39,10 @@ import pandas as pd
 import sep
 
 from .background import _bool_mask, _finite_inputs, _native_float
-from .errors import HeaderKeywordError, InvalidParameterError, ShapeMismatchError
+from .errors import HeaderKeywordError, InvalidParameterError
+from .flags import ApertureFlag
 from .stamps import cut_stamps
+from .validation import as_annulus, as_gain, as_positions, as_radii, as_rms
 
 __all__ = [
     "aperture_photometry", "curve_of_growth", "apcor_table_from_header",
@@ -45,58 +51,26 @@ __all__ = [
     "APER_BAD_POSITION", "APER_NO_SKY", "SKY_ESTIMATORS",
 ]
 
-#: Flag: the aperture is partly outside the image (sum over the inside part only).
-APER_PARTIAL = 1
-#: Flag: the aperture is entirely outside the image (NaN values).
-APER_OFF_IMAGE = 2
-#: Flag: some aperture pixels are masked or NaN (excluded from the sum, not corrected).
-APER_HAS_MASKED = 4
-#: Flag: every aperture pixel inside the image is masked (NaN values).
-APER_ALL_MASKED = 8
-#: Flag: the position is NaN or infinite (NaN values).
-APER_BAD_POSITION = 16
-#: Flag: no usable pixel in the sky annulus (NaN values).
-APER_NO_SKY = 32
+# Aliases of the ApertureFlag members, kept so that old code keeps working.
+#: Alias of :attr:`ztfimg.flags.ApertureFlag.PARTIAL` (aperture partly off the image).
+APER_PARTIAL = ApertureFlag.PARTIAL
+#: Alias of :attr:`ztfimg.flags.ApertureFlag.OFF_IMAGE` (aperture entirely off the image).
+APER_OFF_IMAGE = ApertureFlag.OFF_IMAGE
+#: Alias of :attr:`ztfimg.flags.ApertureFlag.HAS_MASKED` (some pixels masked or NaN).
+APER_HAS_MASKED = ApertureFlag.HAS_MASKED
+#: Alias of :attr:`ztfimg.flags.ApertureFlag.ALL_MASKED` (every in-image pixel masked).
+APER_ALL_MASKED = ApertureFlag.ALL_MASKED
+#: Alias of :attr:`ztfimg.flags.ApertureFlag.BAD_POSITION` (NaN or infinite position).
+APER_BAD_POSITION = ApertureFlag.BAD_POSITION
+#: Alias of :attr:`ztfimg.flags.ApertureFlag.NO_SKY` (no usable annulus pixel).
+APER_NO_SKY = ApertureFlag.NO_SKY
 
 #: Accepted values of ``sky_estimator``.
 SKY_ESTIMATORS = ("mean", "median", "sigclip")
 
-_PER_RADIUS = ("sum", "sumerr", "area", "npix_masked", "masked_frac", "flag")
+_PER_RADIUS = ("sum", "sumerr", "area", "npix_masked", "masked_frac", "aper_flag")
 _STAMP_BUDGET = 4_000_000  # pixels per chunk for the median / clipped annulus sky
 _TINY = 1e-9
-
-
-def _positions(x, y):
-    xs = np.asarray(x, dtype=np.float64)
-    ys = np.asarray(y, dtype=np.float64)
-    if xs.ndim > 1 or ys.ndim > 1 or xs.shape != ys.shape:
-        raise ShapeMismatchError(
-            f"x and y must be scalars or 1-D arrays of the same length; got shapes "
-            f"{xs.shape} and {ys.shape}")
-    return np.atleast_1d(xs).copy(), np.atleast_1d(ys).copy()
-
-
-def _radii(radius):
-    r = np.atleast_1d(np.asarray(radius, dtype=np.float64))
-    if r.ndim != 1 or r.size == 0:
-        raise InvalidParameterError(f"radius must be a number or a 1-D list; got {radius!r}")
-    if not np.all(np.isfinite(r)) or np.any(r <= 0):
-        raise InvalidParameterError(f"aperture radius must be > 0 pixels; got {radius!r}")
-    return r
-
-
-def _annulus(bkgann):
-    if bkgann is None:
-        return None
-    try:
-        rin, rout = (float(v) for v in bkgann)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(
-            f"bkgann must be (inner, outer) radii in pixels; got {bkgann!r}") from None
-    if not (np.isfinite(rin) and np.isfinite(rout)) or rin < 0 or rin >= rout:
-        raise InvalidParameterError(
-            f"bkgann must satisfy 0 <= inner < outer (pixels); got {bkgann!r}")
-    return rin, rout
 
 
 def _geometry(xs, ys, r, shape):
@@ -190,18 +164,19 @@ def _empty_frame(radii, scalar, index=None):
     cols = {"x": [], "y": []}
     names = _PER_RADIUS if scalar else [f"{c}_{k}" for k in range(len(radii)) for c in _PER_RADIUS]
     for c in names:
-        cols[c] = np.array([], dtype=np.int64 if c.startswith("flag") else np.float64)
+        cols[c] = np.array([], dtype=np.int64 if c.startswith("aper_flag") else np.float64)
     cols.update(sky=np.array([], float), skyerr=np.array([], float),
                 sky_npix=np.array([], np.int64))
     if not scalar:
-        cols["flag"] = np.array([], dtype=np.int64)
+        cols["aper_flag"] = np.array([], dtype=np.int64)
     df = pd.DataFrame(cols, index=index)
     df.attrs["radius"] = [float(r) for r in radii]
     return df
 
 
 def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, bkgann=None,
-                        sky_estimator="mean", sigma=3.0, maxiters=5, subpix=0, sky_subpix=1):
+                        sky_estimator="mean", sigma=3.0, maxiters=5, subpix=0, sky_subpix=1,
+                        pixel_scale=None):
     """Sum an image in circular apertures, with optional local sky subtraction.
 
     Parameters
@@ -210,23 +185,26 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         2-D image, data units (DN), background-subtracted unless ``bkgann`` is given.
         Never modified; non-finite pixels are treated as masked.
     x, y : float or array_like
-        Aperture centres, 0-based pixels (``x`` = column). A pandas Series keeps its index
-        in the output. NaN/inf positions give NaN values and :data:`APER_BAD_POSITION`.
-    radius : float or sequence of float
-        Aperture radius (radii), pixels, applied to every position; each > 0.
+        Aperture centres, 0-based pixels (``x`` = column). A scalar is used for every
+        position of the other; arrays must have the same length. A pandas Series keeps
+        its index in the output. NaN/inf positions give NaN values and
+        :attr:`ApertureFlag.BAD_POSITION <ztfimg.flags.ApertureFlag>`.
+    radius : float, sequence of float or astropy.units.Quantity
+        Aperture radius (radii), pixels, applied to every position; each > 0. A Quantity
+        in ``u.pix`` or an angle (arcsec ..., needs ``pixel_scale``) is converted.
     rms : float or numpy.ndarray, optional
-        Sky noise per pixel (1 sigma), data units: a scalar or a map of the data's shape.
-        Default None: the standard deviation of the annulus pixels if ``bkgann`` is
-        given, else ``sumerr`` is NaN.
+        Sky noise per pixel (1 sigma), data units: a number > 0 or a map of the data's
+        shape (finite, >= 0). Default None: the standard deviation of the annulus pixels
+        if ``bkgann`` is given, else ``sumerr`` is NaN.
     gain : float, optional
         Gain in e-/DN (ZTF ``GAIN``) for the source Poisson term. Default None (none).
     mask : numpy.ndarray, optional
         Pixels to exclude (bool, or integer non-zero = masked), same shape as ``data``.
         For ZTF, every bit but 1 and 11. Masked pixels are left out of the sum (no
         correction) and counted in ``npix_masked``. Default None.
-    bkgann : (float, float), optional
-        Inner and outer radius of the sky annulus, pixels (``0 <= inner < outer``).
-        Default None (no sky subtraction; ``sky`` is 0).
+    bkgann : (float, float) or astropy.units.Quantity, optional
+        Inner and outer radius of the sky annulus, pixels (``0 <= inner < outer``), or
+        Quantities as for ``radius``. Default None (no sky subtraction; ``sky`` is 0).
     sky_estimator : {"mean", "median", "sigclip"}, optional
         Sky statistic in the annulus: exact-overlap mean (sep), median, or sigma-clipped
         mean (astropy ``sigma_clip`` around the median) of the pixels whose centre is in
@@ -243,6 +221,9 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         "sigclip" estimators (and as photutils' ``method="center"``); 0 weights pixels by
         their exact overlap (photutils' ``method="exact"``), about twice the cost for the
         same statistical quality.
+    pixel_scale : float or astropy.units.Quantity, optional
+        Pixel scale, arcsec per pixel (ZTF: 1.012, header ``PIXSCALE``), used only to
+        convert angular ``radius``/``bkgann``. Default None.
 
     Returns
     -------
@@ -250,17 +231,19 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         Same length, order and index as ``x``: ``x``, ``y``, then per radius ``sum``
         (sky-subtracted, data units), ``sumerr``, ``area`` (unmasked in-image area,
         pixels), ``npix_masked`` (masked area inside the image, pixels),
-        ``masked_frac`` (``npix_masked`` / in-image area), ``flag`` (``APER_*`` bits),
-        then ``sky`` (per pixel, data units), ``skyerr`` (its error) and ``sky_npix``
-        (annulus pixels used). See the module doc for the multi-radius layout.
+        ``masked_frac`` (``npix_masked`` / in-image area), ``aper_flag``
+        (:class:`~ztfimg.flags.ApertureFlag` bits), then ``sky`` (per pixel, data
+        units), ``skyerr`` (its error) and ``sky_npix`` (annulus pixels used). See the
+        module doc for the multi-radius layout.
 
     Raises
     ------
     InvalidParameterError
         ``radius <= 0``, bad ``bkgann`` (inner >= outer), unknown ``sky_estimator``,
-        ``rms``/``gain`` not positive.
+        ``rms``/``gain`` not positive, non-numeric positions, an angle without
+        ``pixel_scale``.
     ShapeMismatchError
-        ``x``/``y`` lengths differ, ``mask``/``rms`` do not match ``data``.
+        ``x``/``y`` arrays of different lengths, ``mask``/``rms`` do not match ``data``.
 
     Examples
     --------
@@ -268,14 +251,12 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
     ...                            gain=6.0, mask=detmask)               # doctest: +SKIP
     >>> phot["sum_1"]                                                    # doctest: +SKIP
     """
-    radii = _radii(radius)
-    scalar = np.ndim(radius) == 0
-    ann = _annulus(bkgann)
+    radii, scalar = as_radii(radius, pixel_scale=pixel_scale)
+    ann = as_annulus(bkgann, pixel_scale=pixel_scale)
     if sky_estimator not in SKY_ESTIMATORS:
         raise InvalidParameterError(
             f"sky_estimator must be one of {SKY_ESTIMATORS}; got {sky_estimator!r}")
-    if gain is not None and (not np.isfinite(gain) or gain <= 0):
-        raise InvalidParameterError(f"gain must be > 0 (e-/DN) or None; got {gain!r}")
+    gain = as_gain(gain)
     if int(subpix) != subpix or subpix < 0:
         raise InvalidParameterError(f"subpix must be an integer >= 0; got {subpix!r}")
     if int(sky_subpix) != sky_subpix or sky_subpix < 0:
@@ -284,23 +265,15 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
     if not np.isfinite(sigma) or sigma <= 0:
         raise InvalidParameterError(f"sigma must be > 0; got {sigma!r}")
     arr = _native_float(data)
-    index = x.index if isinstance(x, pd.Series) else None
-    xs, ys = _positions(x, y)
+    index = x.index if isinstance(x, pd.Series) else (
+        y.index if isinstance(y, pd.Series) else None)
+    xs, ys, _ = as_positions(x, y)
     bmask = _bool_mask(mask, arr.shape)
 
     var_map = None
-    if rms is not None:
-        if np.ndim(rms) == 0:
-            rms = float(rms)
-            if not np.isfinite(rms) or rms < 0:
-                raise InvalidParameterError(f"rms must be >= 0; got {rms!r}")
-        else:
-            rms_arr = np.asarray(rms)
-            if rms_arr.shape != arr.shape:
-                raise ShapeMismatchError(
-                    f"rms map has shape {rms_arr.shape} but data has shape {arr.shape}")
-            var_map = np.square(rms_arr, dtype=np.float64)
-            var_map = np.where(np.isfinite(var_map), var_map, 0.0)
+    rms = as_rms(rms, arr.shape)
+    if rms is not None and not isinstance(rms, float):
+        var_map = np.square(rms, dtype=np.float64)
 
     n = len(xs)
     if index is not None and len(index) != n:  # pragma: no cover - Series are 1-D
@@ -429,7 +402,7 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         suffix = "" if scalar else f"_{k}"
         out["sum" + suffix] = net
         out["sumerr" + suffix] = err
-        out["flag" + suffix] = flag
+        out["aper_flag" + suffix] = flag
         flag_all |= flag
 
     sky_out = np.where(badpos, np.nan, sky)
@@ -439,18 +412,18 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         skyerr_out = np.where(badpos, np.nan, 0.0)
     out.update(sky=sky_out, skyerr=skyerr_out, sky_npix=np.where(badpos, 0, sky_npix))
     if not scalar:
-        out["flag"] = flag_all
+        out["aper_flag"] = flag_all
     names = ["x", "y"]
     names += list(_PER_RADIUS) if scalar else [f"{c}_{k}" for k in range(len(radii))
                                                for c in _PER_RADIUS]
-    names += ["sky", "skyerr", "sky_npix"] + ([] if scalar else ["flag"])
+    names += ["sky", "skyerr", "sky_npix"] + ([] if scalar else ["aper_flag"])
     df = pd.DataFrame({c: out[c] for c in names}, index=index)
     df.attrs["radius"] = [float(r) for r in radii]
     return df
 
 
 def curve_of_growth(data, x, y, radii, *, mask=None, bkgann=None, sky_estimator="median",
-                    norm_radius=None, subpix=0):
+                    norm_radius=None, subpix=0, pixel_scale=None):
     """Normalised curve of growth from (bright, isolated) stars.
 
     Parameters
@@ -460,8 +433,8 @@ def curve_of_growth(data, x, y, radii, *, mask=None, bkgann=None, sky_estimator=
     x, y : array_like
         Star positions, 0-based pixels. Stars with any flag (masked pixels, edge ...) or a
         non-positive flux at ``norm_radius`` are left out.
-    radii : sequence of float
-        Aperture radii, pixels (> 0).
+    radii : sequence of float or astropy.units.Quantity
+        Aperture radii, pixels (> 0), or a Quantity as in :func:`aperture_photometry`.
     mask : numpy.ndarray, optional
         Pixels to exclude, as in :func:`aperture_photometry`.
     bkgann : (float, float), optional
@@ -469,39 +442,44 @@ def curve_of_growth(data, x, y, radii, *, mask=None, bkgann=None, sky_estimator=
     sky_estimator : {"mean", "median", "sigclip"}, optional
         Sky statistic in the annulus. Default "median".
     norm_radius : float, optional
-        Radius at which the growth is 1. Default ``max(radii)`` (must be one of them).
+        Radius at which the growth is 1, pixels. Default ``max(radii)`` (must be one of
+        them).
     subpix : int, optional
         sep sub-pixel sampling; 0 = exact. Default 0.
+    pixel_scale : float or astropy.units.Quantity, optional
+        Pixel scale, arcsec per pixel, for angular ``radii``/``bkgann``. Default None.
 
     Returns
     -------
     pandas.DataFrame
-        One row per radius (sorted): ``radius``, ``fraction`` (median over stars of
-        ``sum(r) / sum(norm_radius)``), ``fraction_err`` (1.2533 * 1.4826 * MAD /
-        sqrt(nstars)), ``nstars``.
+        One row per radius (sorted, pixels): ``radius``, ``fraction`` (median over stars
+        of ``sum(r) / sum(norm_radius)``), ``fraction_err`` (1.2533 x the MAD-based sigma
+        (``astropy.stats.mad_std``) / sqrt(nstars)), ``nstars``.
 
     Raises
     ------
     InvalidParameterError
         Bad radii, ``norm_radius`` not among ``radii``.
     """
-    radii = np.sort(_radii(radii))
+    radii = np.sort(as_radii(radii, pixel_scale=pixel_scale, name="radii")[0])
     norm_radius = float(radii.max() if norm_radius is None else norm_radius)
     hit = np.flatnonzero(np.isclose(radii, norm_radius))
     if hit.size == 0:
         raise InvalidParameterError(
             f"norm_radius {norm_radius} must be one of the radii {radii.tolist()}")
     phot = aperture_photometry(data, x, y, list(radii), mask=mask, bkgann=bkgann,
-                               sky_estimator=sky_estimator, subpix=subpix)
+                               sky_estimator=sky_estimator, subpix=subpix,
+                               pixel_scale=pixel_scale)
     sums = np.column_stack([phot[f"sum_{k}"].to_numpy() for k in range(len(radii))])
     ref = sums[:, hit[0]]
-    keep = (phot["flag"].to_numpy() == 0) & np.all(np.isfinite(sums), axis=1) & (ref > 0)
+    keep = (phot["aper_flag"].to_numpy() == 0) & np.all(np.isfinite(sums), axis=1) & (ref > 0)
     frac = sums[keep] / ref[keep, None]
     nstars = int(keep.sum())
     if nstars:
+        from astropy.stats import mad_std
+
         med = np.median(frac, axis=0)
-        mad = np.median(np.abs(frac - med), axis=0)
-        err = 1.2533 * 1.4826 * mad / np.sqrt(nstars)
+        err = 1.2533 * mad_std(frac, axis=0) / np.sqrt(nstars)
     else:
         med = np.full(len(radii), np.nan)
         err = np.full(len(radii), np.nan)

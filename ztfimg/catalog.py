@@ -3,9 +3,10 @@
 :func:`match` pairs two lists of sky positions one-to-one: every source gets at
 most one counterpart and vice versa, the closest pairs being served first
 (greedy on sorted separations, which is what "nearest pairs first" means when
-sources compete).  It works on unit vectors with :class:`scipy.spatial.cKDTree`,
-so it is exact on the whole sphere (poles, RA wrap) and fast for millions of
-rows.  :class:`CatalogCollection` holds catalogues (pandas DataFrames with
+sources compete).  Candidates come from a :class:`scipy.spatial.cKDTree` on unit
+vectors (chord distances), and the separations of the candidates are then computed
+with :func:`astropy.coordinates.angular_separation` (Vincenty), so it is exact on the
+whole sphere (poles, RA wrap) and fast for millions of rows.  :class:`CatalogCollection` holds catalogues (pandas DataFrames with
 ``ra``/``dec`` columns in degrees) under labels and matches them by label.
 
 Example
@@ -23,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import CatalogError, InvalidParameterError, ShapeMismatchError
+from .refcat.specs import ALIASES
+from .validation import as_sky
 
 __all__ = ["match", "CatalogCollection", "LABEL_ALIASES"]
 
@@ -30,7 +33,7 @@ _DEG = np.pi / 180.0
 _ARCSEC = _DEG / 3600.0
 
 #: Label aliases understood by :class:`CatalogCollection` (alias -> label).
-LABEL_ALIASES = {"ps1cat": "ps1", "panstarrs": "ps1", "gaiadr3": "gaia"}
+LABEL_ALIASES = ALIASES  # the one alias table (ztfimg.refcat.specs)
 
 
 def _unit_vectors(ra, dec):
@@ -41,14 +44,30 @@ def _unit_vectors(ra, dec):
 
 
 def _coords(ra, dec, which):
-    ra = np.atleast_1d(np.asarray(ra, dtype=float))
-    dec = np.atleast_1d(np.asarray(dec, dtype=float))
-    if ra.ndim != 1 or ra.shape != dec.shape:
-        raise ShapeMismatchError(
-            f"{which}: ra and dec must be 1-d arrays of the same length, "
-            f"got shapes {ra.shape} and {dec.shape}")
-    valid = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90)
+    """ICRS degrees (1-D, same length) and which positions are usable."""
+    try:
+        ra, dec, _ = as_sky(ra, dec)
+    except ShapeMismatchError as exc:
+        raise ShapeMismatchError(f"{which}: {exc}") from None
+    except InvalidParameterError as exc:
+        raise InvalidParameterError(f"{which}: {exc}") from None
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90)
     return ra, dec, valid
+
+
+def _separation_arcsec(ra1, dec1, ra2, dec2):
+    """Angular separations (arcsec) of paired positions in degrees (Vincenty formula)."""
+    from astropy.coordinates import angular_separation
+
+    return np.asarray(angular_separation(ra1 * _DEG, dec1 * _DEG, ra2 * _DEG, dec2 * _DEG),
+                      dtype=np.float64) / _ARCSEC
+
+
+def _search_chord(radius):
+    """KD-tree search radius (chord) for a separation radius in arcsec, with a slack
+    covering the rounding of unit-vector distances; the exact cut is on the angle."""
+    return 2 * np.sin(radius * _ARCSEC / 2) * (1 + 1e-9) + 1e-15
 
 
 def _check_radius(radius):
@@ -151,10 +170,11 @@ def match(ra1, dec1, ra2, dec2, radius):
 
     Parameters
     ----------
-    ra1, dec1 : array_like
-        Positions of list 1, degrees.
-    ra2, dec2 : array_like
-        Positions of list 2, degrees.
+    ra1, dec1 : array_like, astropy.units.Quantity or SkyCoord
+        Positions of list 1: degrees, angle Quantities, or a SkyCoord as ``ra1`` with
+        ``dec1=None`` (see :func:`ztfimg.validation.as_sky`).
+    ra2, dec2 : array_like, astropy.units.Quantity or SkyCoord
+        Positions of list 2, likewise.
     radius : float or astropy.units.Quantity
         Maximum separation, arcsec (a Quantity is converted).
 
@@ -170,9 +190,9 @@ def match(ra1, dec1, ra2, dec2, radius):
     Raises
     ------
     ShapeMismatchError
-        If ra and dec of a list differ in length.
+        If ra and dec arrays of a list differ in length.
     InvalidParameterError
-        If radius is not a positive number.
+        If radius is not a positive number, or positions are not numbers/angles.
 
     Examples
     --------
@@ -185,13 +205,12 @@ def match(ra1, dec1, ra2, dec2, radius):
     ra2, dec2, ok2 = _coords(ra2, dec2, "list 2")
     pos1 = np.flatnonzero(ok1)
     pos2 = np.flatnonzero(ok2)
-    xyz1 = _unit_vectors(ra1[pos1], dec1[pos1])
-    xyz2 = _unit_vectors(ra2[pos2], dec2[pos2])
-    chord = 2 * np.sin(radius * _ARCSEC / 2)
-    # a tiny relative slack so that pairs exactly at the radius are kept; the
-    # exact test is done on the angle below
-    i, j, c = _candidate_pairs(xyz1, xyz2, chord * (1 + 1e-12))
-    sep = 2 * np.arcsin(np.clip(c / 2, 0, 1)) / _ARCSEC
+    ra1, dec1, ra2, dec2 = ra1[pos1], dec1[pos1], ra2[pos2], dec2[pos2]
+    xyz1 = _unit_vectors(ra1, dec1)
+    xyz2 = _unit_vectors(ra2, dec2)
+    # candidates within the (slightly enlarged) chord; the exact test is on the angle
+    i, j, _ = _candidate_pairs(xyz1, xyz2, _search_chord(radius))
+    sep = _separation_arcsec(ra1[i], dec1[i], ra2[j], dec2[j])
     keep = sep <= radius
     i, j, sep = _greedy_one_to_one(i[keep], j[keep], sep[keep], len(pos1), len(pos2))
     return pos1[i], pos2[j], sep
@@ -206,11 +225,12 @@ def _nearest_other(ra, dec, radius):
     crowded = np.zeros(len(ra), bool)
     if len(pos) < 2:
         return crowded, ok
-    xyz = _unit_vectors(ra[pos], dec[pos])
-    chord = 2 * np.sin(radius * _ARCSEC / 2)
-    d, _ = cKDTree(xyz).query(xyz, k=2, distance_upper_bound=chord * (1 + 1e-12))
-    sep = 2 * np.arcsin(np.clip(d[:, 1] / 2, 0, 1)) / _ARCSEC  # inf stays inf
-    crowded[pos] = sep <= radius
+    ra, dec = ra[pos], dec[pos]
+    xyz = _unit_vectors(ra, dec)
+    d, j = cKDTree(xyz).query(xyz, k=2, distance_upper_bound=_search_chord(radius))
+    near = np.flatnonzero(np.isfinite(d[:, 1]))   # a neighbour within the search chord
+    sep = _separation_arcsec(ra[near], dec[near], ra[j[near, 1]], dec[j[near, 1]])
+    crowded[pos[near]] = sep <= radius
     return crowded, ok
 
 
@@ -336,15 +356,15 @@ class CatalogCollection:
         Returns
         -------
         pandas.DataFrame
-            The stored copy (modify it at your own risk: cached matches are not
-            invalidated; use :meth:`add` to replace a catalogue).
+            A copy: editing it cannot stale the cached matches (use :meth:`add` to
+            replace a catalogue).
 
         Raises
         ------
         CatalogError
             If no catalogue has that label.
         """
-        return self._catalogs[self._need(label)]
+        return self._catalogs[self._need(label)].copy()
 
     def remove(self, label):
         """Remove and return the catalogue held under ``label``.

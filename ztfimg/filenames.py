@@ -28,6 +28,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from . import filters as _filters
 from .errors import FileNameError
 
 __all__ = [
@@ -45,19 +46,22 @@ __all__ = [
     "FILTERS",
 ]
 
-#: ZTF filter codes and their FILTERID.
-FILTERS = {"zg": 1, "zr": 2, "zi": 3}
+#: ZTF file-name filter codes and their FILTERID (``{"zg": 1, "zr": 2, "zi": 3}``),
+#: derived from the filter table :data:`ztfimg.filters.FILTERS`.
+FILTERS = {f.code: f.filterid for f in _filters.FILTERS}
+
+_FILT = "(?P<filt>" + "|".join(FILTERS) + ")"
 
 _SCI_RE = re.compile(
     r"^ztf_(?P<filefracday>(?P<date>\d{8})(?P<frac>\d{6}))_(?P<field>\d{6})_"
-    r"(?P<filt>z[gri])_c(?P<ccd>\d{2})_(?P<imgtype>[a-z])_q(?P<qid>\d)_(?P<suffix>.+)$"
+    + _FILT + r"_c(?P<ccd>\d{2})_(?P<imgtype>[a-z])_q(?P<qid>\d)_(?P<suffix>.+)$"
 )
 _RAW_RE = re.compile(
     r"^ztf_(?P<filefracday>(?P<date>\d{8})(?P<frac>\d{6}))_(?P<field>\d{6})_"
-    r"(?P<filt>z[gri])_c(?P<ccd>\d{2})_(?P<imgtype>[a-z])\.(?P<suffix>fits(?:\.fz)?)$"
+    + _FILT + r"_c(?P<ccd>\d{2})_(?P<imgtype>[a-z])\.(?P<suffix>fits(?:\.fz)?)$"
 )
 _REF_RE = re.compile(
-    r"^ztf_(?P<field>\d{6})_(?P<filt>z[gri])_c(?P<ccd>\d{2})_q(?P<qid>\d)_(?P<suffix>.+)$"
+    r"^ztf_(?P<field>\d{6})_" + _FILT + r"_c(?P<ccd>\d{2})_q(?P<qid>\d)_(?P<suffix>.+)$"
 )
 
 #: Suffix a reference product takes for each science suffix with an equivalent.

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InvalidParameterError
+from .filters import FILTERS, get_filter
 
 __all__ = [
     "MAG_ERR_FACTOR",
@@ -34,18 +35,38 @@ __all__ = [
 #: 2.5 / ln(10): converts a relative flux error into a magnitude error.
 MAG_ERR_FACTOR = 2.5 / np.log(10)
 
-#: Effective wavelengths of the ZTF filters, Angstrom.
-ZTF_WAVELENGTHS = {"ztfg": 4813.97, "ztfr": 6421.81, "ztfi": 7883.06}
+#: Effective wavelengths of the ZTF filters, Angstrom, keyed by filter name (``'ztfg'``
+#: ...); derived from the filter table :data:`ztfimg.filters.FILTERS`.
+ZTF_WAVELENGTHS = {f.name: f.wavelength for f in FILTERS}
 
 _FLUX_UNITS = ("flam", "fnu", "jy", "mjy", "ujy")
 
 
-def filter_wavelength(filtername: str) -> float:
-    """Effective wavelength (Angstrom) of a ZTF filter ('ztfg', 'zg', 'g', 'ZTF_g', ...)."""
-    key = "ztf" + str(filtername).strip().lower().replace("ztf", "").replace("_", "").replace(" ", "").lstrip("z")
-    if key not in ZTF_WAVELENGTHS:
-        raise InvalidParameterError(f"unknown ZTF filter {filtername!r}; expected one of zg, zr, zi")
-    return ZTF_WAVELENGTHS[key]
+def filter_wavelength(filtername) -> float:
+    """Effective wavelength of a ZTF filter, from :data:`ztfimg.filters.FILTERS`.
+
+    Parameters
+    ----------
+    filtername : str or int
+        Any spelling :func:`ztfimg.filters.normalise_filter` accepts: ``'ztfg'``,
+        ``'zg'``, ``'g'``, ``'ZTF_g'``, ``'ZTF g'``, FILTERID 1 ...
+
+    Returns
+    -------
+    float
+        Effective wavelength, Angstrom.
+
+    Raises
+    ------
+    InvalidParameterError
+        Not a ZTF filter.
+
+    Examples
+    --------
+    >>> filter_wavelength("ZTF_r")
+    6421.81
+    """
+    return get_filter(filtername).wavelength
 
 
 def _arr(value):

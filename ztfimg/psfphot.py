@@ -14,7 +14,8 @@ Python loop over stars.
 Positions are 0-based (x = column, y = row, ``data[y, x]``, the centre of the
 first pixel is (0, 0)).  Inputs are never modified.  The output has one row
 per input position, in the same order; rows that cannot be measured carry NaN
-and a flag (see :data:`FLAGS`).
+and a flag in the ``psf_flag`` column (:class:`ztfimg.flags.PSFFlag` bits).
+Inputs are checked by :mod:`ztfimg.validation`.
 """
 
 from __future__ import annotations
@@ -25,37 +26,43 @@ import numpy as np
 import pandas as pd
 
 from .errors import InvalidParameterError, ShapeMismatchError
+from .flags import PSFFlag
+from .validation import as_gain, as_per_position, as_positions, as_radii, as_rms
 
 __all__ = ["psf_photometry", "FLAGS", "robust_rms"]
 
-#: Bit flags of the ``flag`` column.
-FLAGS = {
-    "OFF_IMAGE": 1,      # position outside the image or not finite: no measurement
-    "EDGE": 2,           # fit disc crosses the image edge (measured on the rest)
-    "MASKED": 4,         # some pixels of the fit disc masked or not finite
-    "NO_DATA": 8,        # fewer usable pixels than free parameters + 1: no measurement
-    "SINGULAR": 16,      # degenerate normal equations (e.g. PSF ~ constant): no measurement
-    "NEGATIVE": 32,      # fitted flux <= 0 (magnitude is NaN)
-}
+#: Name -> member of :class:`ztfimg.flags.PSFFlag`, the bits of the ``psf_flag`` column.
+#: Kept as aliases so that old code (``FLAGS["EDGE"]``) keeps working; the values are the
+#: enum members themselves (``FLAGS["EDGE"] is PSFFlag.EDGE``).
+FLAGS = {m.name: m for m in (PSFFlag.OFF_IMAGE, PSFFlag.EDGE, PSFFlag.MASKED,
+                             PSFFlag.NO_DATA, PSFFlag.SINGULAR, PSFFlag.NEGATIVE)}
 
 
 def robust_rms(data, mask=None, max_pixels=1_000_000):
-    """Robust noise of an image: 1.4826 x MAD after 3-sigma clipping.
+    """Robust noise of an image: MAD-based sigma after 3-sigma clipping.
+
+    The pixels are clipped at 3 sigma around the median (sigma = ``mad_std``, at most 3
+    iterations, :func:`astropy.stats.sigma_clip`), then the noise is the ``mad_std``
+    (1.4826 x median absolute deviation) of the kept pixels.
 
     Parameters
     ----------
     data : 2-D array
         Image (any units).
     mask : 2-D bool array, optional
-        True marks pixels to ignore.
+        True marks pixels to ignore. Default None.
     max_pixels : int, optional
-        Use a regular subsample of at most this many pixels (default 1e6).
+        Use a regular subsample of at most this many pixels. Default 1e6.
 
     Returns
     -------
     float
         The noise estimate (same units as ``data``), NaN if no usable pixel.
     """
+    import warnings
+
+    from astropy.stats import mad_std, sigma_clip
+
     d = np.asarray(data, dtype=float)
     good = np.isfinite(d)
     if mask is not None:
@@ -65,17 +72,11 @@ def robust_rms(data, mask=None, max_pixels=1_000_000):
         v = v[:: int(math.ceil(v.size / max_pixels))]
     if v.size == 0:
         return float("nan")
-    for _ in range(3):
-        med = np.median(v)
-        sig = 1.4826 * np.median(np.abs(v - med))
-        if not sig > 0:
-            break
-        keep = np.abs(v - med) < 3 * sig
-        if keep.all():
-            break
-        v = v[keep]
-    med = np.median(v)
-    return float(1.4826 * np.median(np.abs(v - med)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # astropy warns on constant input
+        v = sigma_clip(v, sigma=3.0, maxiters=3, cenfunc="median", stdfunc="mad_std",
+                       masked=False, axis=None)
+    return float(mad_std(v))
 
 
 def _check_image_like(arr, shape, name):
@@ -95,24 +96,28 @@ def psf_photometry(data, x, y, psf, *, rms=None, gain=None, mask=None, fit_radiu
     data : 2-D array_like
         Image in DN (background not subtracted is fine when ``sky`` is fitted).
     x, y : float or array_like (1-D) or pandas.Series
-        0-based positions (pixels, x = column).  A Series index is kept.
+        0-based positions (pixels, x = column).  A scalar is used for every
+        position of the other; arrays must have the same length.  A Series
+        index is kept.
     psf : DAOPhotReader
         PSF model (anything with ``get_psf_stamps(x, y, size, frame_origin=)``,
         ``flux_scale`` and ``fwhm``).
     rms : None, float or 2-D array_like, optional
-        Background noise per pixel (DN), scalar or map of the data's shape.
+        Background noise per pixel (DN): a number > 0, or a map of the data's
+        shape (finite, >= 0; pixels with 0 are left out of the fit).
         Default None: :func:`robust_rms` of the unmasked data (fine on a
         frame or a cutout dominated by sky).
     gain : float, optional
         Gain (e-/DN) for the Poisson noise of the source, ``model/gain``
         added to ``rms^2``.  Default None: background noise only.
     mask : 2-D bool array_like, optional
-        True marks bad pixels, left out of the fit.
+        True marks bad pixels, left out of the fit.  Default None.
     fit_radius : float, optional
-        Radius (pixels) of the fit disc.  Default ``max(3, 1.5 * psf.fwhm)``.
+        Radius (pixels, >= 1) of the fit disc.  Default ``max(3, 1.5 * psf.fwhm)``.
     sky : None, float or array_like, optional
         None (default): fit a constant local sky with the amplitude.  A value
-        (scalar or one per star, DN): subtract it and fit the amplitude only.
+        (one number for all, or exactly one per star, DN): subtract it and fit
+        the amplitude only.
     zp : float, optional
         Zero point (mag) to add ``mag = zp - 2.5 log10(flux)`` and ``magerr``.
     zperr : float, optional
@@ -132,15 +137,18 @@ def psf_photometry(data, x, y, psf, *, rms=None, gain=None, mask=None, fit_radiu
         ``flux``, ``fluxerr`` (DN, ``amplitude * psf.flux_scale``),
         ``amplitude`` (PSF scale), ``sky``, ``skyerr`` (DN per pixel; the
         given value and 0 when ``sky`` is fixed), ``chi2``, ``redchi2``
-        (chi2 / (npix - nfree)), ``npix`` (pixels used), ``flag`` (bits of
-        :data:`FLAGS`) and, with ``zp``, ``mag``, ``magerr``.
+        (chi2 / (npix - nfree)), ``npix`` (pixels used), ``psf_flag``
+        (:class:`~ztfimg.flags.PSFFlag` bits) and, with ``zp``, ``mag``,
+        ``magerr``.
 
     Raises
     ------
     ShapeMismatchError
-        ``x``/``y`` lengths differ, or ``rms``/``mask`` do not match ``data``.
+        ``x``/``y`` (or ``sky``) arrays of different lengths, or ``rms``/``mask``
+        do not match ``data``.
     InvalidParameterError
-        Bad ``fit_radius``, ``gain``, ``rms`` or ``data`` not 2-D.
+        Bad ``fit_radius``, ``gain``, ``rms``, non-numeric positions or ``data``
+        not 2-D.
 
     Examples
     --------
@@ -152,10 +160,7 @@ def psf_photometry(data, x, y, psf, *, rms=None, gain=None, mask=None, fit_radiu
         raise InvalidParameterError(f"data must be a 2-D image, got shape {img.shape}")
     ny, nx = img.shape
     index = x.index if isinstance(x, pd.Series) else (y.index if isinstance(y, pd.Series) else None)
-    xa = np.atleast_1d(np.asarray(x, dtype=float))
-    ya = np.atleast_1d(np.asarray(y, dtype=float))
-    if xa.ndim != 1 or ya.ndim != 1 or xa.shape != ya.shape:
-        raise ShapeMismatchError(f"x and y must be 1-D of the same length, got {xa.shape} and {ya.shape}")
+    xa, ya, _ = as_positions(x, y)
     n = xa.size
     if index is not None and len(index) != n:
         index = None
@@ -163,29 +168,26 @@ def psf_photometry(data, x, y, psf, *, rms=None, gain=None, mask=None, fit_radiu
     if mask is not None:
         mask = _check_image_like(mask, img.shape, "mask").astype(bool, copy=False)
     rms_map = None
+    rms = as_rms(rms, img.shape)
     if rms is None:
         rms_val = robust_rms(img, mask)
         if not rms_val > 0:
             raise InvalidParameterError("could not estimate the noise from the data; pass rms")
-    elif np.ndim(rms) == 0:
-        rms_val = float(rms)
-        if not (math.isfinite(rms_val) and rms_val > 0):
-            raise InvalidParameterError(f"rms must be finite and > 0, got {rms!r}")
+    elif isinstance(rms, float):
+        rms_val = rms
     else:
-        rms_map = _check_image_like(rms, img.shape, "rms")
+        rms_map = rms
         rms_val = None
-    if gain is not None:
-        gain = float(gain)
-        if not (math.isfinite(gain) and gain > 0):
-            raise InvalidParameterError(f"gain must be finite and > 0 (e-/DN), got {gain!r}")
+    gain = as_gain(gain)
     if fit_radius is None:
         fit_radius = max(3.0, 1.5 * float(psf.fwhm))
-    fit_radius = float(fit_radius)
-    if not (math.isfinite(fit_radius) and fit_radius >= 1.0):
-        raise InvalidParameterError(f"fit_radius must be >= 1 pixel, got {fit_radius!r}")
+    fit_radius, one = as_radii(fit_radius, name="fit_radius")
+    fit_radius = float(fit_radius[0])
+    if not one or fit_radius < 1.0:
+        raise InvalidParameterError(f"fit_radius must be one number >= 1 pixel, got {fit_radius!r}")
     fit_sky = sky is None
     if not fit_sky:
-        sky_in = np.broadcast_to(np.asarray(sky, dtype=float), (n,))
+        sky_in = as_per_position(sky, n, name="sky")
     nfree = 2 if fit_sky else 1
     poisson_iterations = int(poisson_iterations) if gain is not None else 0
 
@@ -196,7 +198,7 @@ def psf_photometry(data, x, y, psf, *, rms=None, gain=None, mask=None, fit_radiu
 
     finite = np.isfinite(xa) & np.isfinite(ya)
     inframe = finite & (xa >= -0.5) & (xa < nx - 0.5) & (ya >= -0.5) & (ya < ny - 0.5)
-    flag[~inframe] |= FLAGS["OFF_IMAGE"]
+    flag[~inframe] |= PSFFlag.OFF_IMAGE
     todo = np.flatnonzero(inframe)
 
     size = 2 * int(math.ceil(fit_radius)) + 1
@@ -226,8 +228,8 @@ def psf_photometry(data, x, y, psf, *, rms=None, gain=None, mask=None, fit_radiu
         if not fit_sky:
             D = D - sky_in[sel][:, None, None]
         fl = np.zeros(sel.size, dtype=np.int64)
-        fl[np.any(disc & ~inside, axis=(1, 2))] |= FLAGS["EDGE"]
-        fl[np.any(disc & inside & ~good, axis=(1, 2))] |= FLAGS["MASKED"]
+        fl[np.any(disc & ~inside, axis=(1, 2))] |= PSFFlag.EDGE
+        fl[np.any(disc & inside & ~good, axis=(1, 2))] |= PSFFlag.MASKED
         npx = good.sum(axis=(1, 2))
 
         var = var0
@@ -259,9 +261,9 @@ def psf_photometry(data, x, y, psf, *, rms=None, gain=None, mask=None, fit_radiu
         resid = D - a[:, None, None] * P - b[:, None, None]
         chi2 = np.einsum("nij,nij,nij->n", w, resid, resid)
 
-        fl[npx <= nfree] |= FLAGS["NO_DATA"]
-        fl[(npx > nfree) & ~ok] |= FLAGS["SINGULAR"]
-        fl[ok & (a <= 0)] |= FLAGS["NEGATIVE"]
+        fl[npx <= nfree] |= PSFFlag.NO_DATA
+        fl[(npx > nfree) & ~ok] |= PSFFlag.SINGULAR
+        fl[ok & (a <= 0)] |= PSFFlag.NEGATIVE
         nan = np.nan
         cols["amplitude"][sel] = np.where(ok, a, nan)
         cols["flux"][sel] = np.where(ok, a * psf.flux_scale, nan)
@@ -274,7 +276,7 @@ def psf_photometry(data, x, y, psf, *, rms=None, gain=None, mask=None, fit_radiu
         npix[sel] = npx
         flag[sel] |= fl
 
-    out = pd.DataFrame({"x": xa, "y": ya, **cols, "npix": npix, "flag": flag}, index=index)
+    out = pd.DataFrame({"x": xa, "y": ya, **cols, "npix": npix, "psf_flag": flag}, index=index)
     if zp is not None:
         f, fe = out["flux"].to_numpy(), out["fluxerr"].to_numpy()
         pos = f > 0

@@ -7,7 +7,8 @@ ellipse ``a``, ``b``, ``theta``, isophotal ``flux`` ...) plus
   (the Poisson term only when ``gain`` is given);
 * ``maskbits``: the OR of the bits of an integer mask (e.g. the ZTF ``mskimg``) touched by
   the source;
-* ``flag``: sep's extraction flags (:data:`OBJ_MERGED` ...);
+* ``sep_flag``: sep's extraction flags, :class:`ztfimg.flags.SourceFlag` bits (named
+  ``sep_flag`` so that it is not confused with the other tables' flags);
 * ``segid``: the label of the source in the segmentation map (row index + 1).
 
 Threshold and speed: by default the noise is a **scalar** (the global sky rms) and the
@@ -34,18 +35,21 @@ import sep
 from .background import (Background, _bool_mask, _finite_inputs, _native_float,
                          estimate_background)
 from .errors import InvalidParameterError, ShapeMismatchError
+from .flags import SourceFlag
+from .validation import as_gain, as_rms
 
 __all__ = ["extract_sources", "OBJ_MERGED", "OBJ_TRUNC", "OBJ_DOVERFLOW", "OBJ_SINGU",
            "DEFAULT_KERNEL"]
 
-#: sep flag: the object was deblended from a merged detection.
-OBJ_MERGED = int(sep.OBJ_MERGED)
-#: sep flag: the object is truncated at the image edge.
-OBJ_TRUNC = int(sep.OBJ_TRUNC)
-#: sep flag: the deblending buffer overflowed for this object.
-OBJ_DOVERFLOW = int(sep.OBJ_DOVERFLOW)
-#: sep flag: singular moments (e.g. a one-pixel-wide object).
-OBJ_SINGU = int(sep.OBJ_SINGU)
+# Aliases of the SourceFlag members (same values as sep's), kept so old code keeps working.
+#: Alias of :attr:`ztfimg.flags.SourceFlag.MERGED` (``sep.OBJ_MERGED``: deblended).
+OBJ_MERGED = SourceFlag.MERGED
+#: Alias of :attr:`ztfimg.flags.SourceFlag.TRUNC` (``sep.OBJ_TRUNC``: truncated at an edge).
+OBJ_TRUNC = SourceFlag.TRUNC
+#: Alias of :attr:`ztfimg.flags.SourceFlag.DOVERFLOW` (``sep.OBJ_DOVERFLOW``).
+OBJ_DOVERFLOW = SourceFlag.DOVERFLOW
+#: Alias of :attr:`ztfimg.flags.SourceFlag.SINGU` (``sep.OBJ_SINGU``: singular moments).
+OBJ_SINGU = SourceFlag.SINGU
 
 #: sep's default 3x3 detection kernel ``[[1, 2, 1], [2, 4, 2], [1, 2, 1]]``.
 DEFAULT_KERNEL = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]], dtype=np.float32)
@@ -147,7 +151,8 @@ def extract_sources(data, *, thresh=5.0, err=None, mask=None, gain=None, minarea
     thresh : float, optional
         Detection threshold in units of ``err`` (sigma). Default 5.
     err : float or numpy.ndarray, optional
-        1-sigma noise per pixel, data units. Default None: the global sky rms, from
+        1-sigma noise per pixel, data units: a number > 0, or a map of the data's shape
+        (finite, >= 0). Default None: the global sky rms, from
         ``background.globalrms`` if a :class:`~ztfimg.background.Background` is given,
         otherwise measured with :func:`~ztfimg.background.estimate_background`. An array
         makes sep use its (slow) per-pixel matched filter. Pass ``err=1`` to make
@@ -196,7 +201,8 @@ def extract_sources(data, *, thresh=5.0, err=None, mask=None, gain=None, minarea
     pandas.DataFrame
         One row per source, sep's columns (``x``, ``y`` 0-based pixels; ``a``, ``b``
         pixels; ``theta`` radians; ``flux``, ``peak`` ... data units), ``fluxerr``,
-        ``maskbits`` (int64), ``flag`` (int, sep flags) and ``segid``.
+        ``maskbits`` (int64), ``sep_flag`` (int64, :class:`~ztfimg.flags.SourceFlag`
+        bits) and ``segid``.
         ``df.attrs`` holds ``thresh``, ``err`` (scalar or "map") and ``minarea``.
     numpy.ndarray
         The segmentation map, only if ``segmentation=True``.
@@ -206,8 +212,8 @@ def extract_sources(data, *, thresh=5.0, err=None, mask=None, gain=None, minarea
     ShapeMismatchError
         ``mask``, ``bitmask``, ``err`` or ``background`` do not match ``data``.
     InvalidParameterError
-        ``thresh``, ``err``, ``gain`` or ``minarea`` not positive, unknown
-        ``maskbits_from``.
+        ``thresh``, ``err``, ``gain`` or ``minarea`` not positive, an ``err`` map with
+        non-finite or negative pixels, unknown ``maskbits_from``.
 
     Notes
     -----
@@ -227,8 +233,7 @@ def extract_sources(data, *, thresh=5.0, err=None, mask=None, gain=None, minarea
         raise InvalidParameterError(f"thresh must be a positive number (sigma); got {thresh!r}")
     if int(minarea) != minarea or minarea < 1:
         raise InvalidParameterError(f"minarea must be a positive integer; got {minarea!r}")
-    if gain is not None and (not np.isfinite(gain) or gain <= 0):
-        raise InvalidParameterError(f"gain must be > 0 (e-/DN) or None; got {gain!r}")
+    gain = as_gain(gain)
     if filter_type not in ("conv", "matched"):
         raise InvalidParameterError(f"filter_type must be 'conv' or 'matched'; got {filter_type!r}")
     if maskbits_from not in ("segmentation", "bbox"):
@@ -249,15 +254,11 @@ def extract_sources(data, *, thresh=5.0, err=None, mask=None, gain=None, minarea
 
     if err is None:
         err = estimate_background(arr, bmask).globalrms
-    if np.ndim(err) == 0:
-        err = float(err)
-        if not np.isfinite(err) or err <= 0:
-            raise InvalidParameterError(f"err must be > 0; got {err!r}")
+    err = as_rms(err, shape, name="err")
+    if isinstance(err, float):
         err_desc = err
     else:
         err = _native_float(err, "err")
-        if err.shape != shape:
-            raise ShapeMismatchError(f"err has shape {err.shape} but data has shape {shape}")
         err_desc = "map"
 
     ibits = None
@@ -296,7 +297,7 @@ def extract_sources(data, *, thresh=5.0, err=None, mask=None, gain=None, minarea
         df["maskbits"] = _or_mask_bits(objects, ibits, segmap, bmask, maskbits_from)
     else:
         df["maskbits"] = np.zeros(n, dtype=np.int64)
-    df["flag"] = df.pop("flag").astype(np.int64)
+    df["sep_flag"] = df.pop("flag").astype(np.int64)
     df["segid"] = np.arange(1, n + 1, dtype=np.int64)
     df.attrs.update(thresh=float(thresh), err=err_desc, minarea=int(minarea))
     if segmentation:

@@ -14,6 +14,9 @@ odd ``n`` the position lies in the central pixel ``n // 2`` (the stamp is centre
 pixel nearest to the position); for an even ``n`` it lies within half a pixel of the
 stamp centre ``(n - 1) / 2`` (a pixel corner). The requested position in stamp
 coordinates is ``x - x0`` and is kept in :attr:`Stamp.x`, :attr:`Stamp.y`.
+
+Flags: :attr:`Stamps.flag` (int64 array) and :attr:`Stamp.flag` (int) hold
+:class:`ztfimg.flags.StampFlag` bits; a table of stamps names that column ``stamp_flag``.
 """
 
 from __future__ import annotations
@@ -22,16 +25,19 @@ import numpy as np
 import pandas as pd
 
 from .errors import InvalidParameterError, ShapeMismatchError
+from .flags import StampFlag
+from .validation import as_positions, as_radii
 
 __all__ = ["Stamp", "Stamps", "cut_stamps", "stamp_origin",
            "STAMP_EDGE", "STAMP_OFF_IMAGE", "STAMP_BAD_POSITION"]
 
-#: Stamp flag: the stamp crosses the frame edge (padded with ``fill``).
-STAMP_EDGE = 1
-#: Stamp flag: the stamp lies entirely outside the frame (all ``fill``).
-STAMP_OFF_IMAGE = 2
-#: Stamp flag: the position is NaN or infinite (all ``fill``).
-STAMP_BAD_POSITION = 4
+# Aliases of the StampFlag members, kept so that old code keeps working.
+#: Alias of :attr:`ztfimg.flags.StampFlag.EDGE` (the stamp crosses the frame edge).
+STAMP_EDGE = StampFlag.EDGE
+#: Alias of :attr:`ztfimg.flags.StampFlag.OFF_IMAGE` (the stamp is entirely off the frame).
+STAMP_OFF_IMAGE = StampFlag.OFF_IMAGE
+#: Alias of :attr:`ztfimg.flags.StampFlag.BAD_POSITION` (NaN or infinite position).
+STAMP_BAD_POSITION = StampFlag.BAD_POSITION
 
 
 def stamp_origin(x, size):
@@ -53,6 +59,14 @@ def stamp_origin(x, size):
     with np.errstate(invalid="ignore"):
         x0 = np.floor(x - (size - 1) / 2.0 + 0.5)
     return np.where(np.isfinite(x0), x0, 0).astype(np.int64)
+
+
+def _one_radius(value, name):
+    """One radius in pixels (> 0, finite), validated by :func:`ztfimg.validation.as_radii`."""
+    r, scalar = as_radii(value, name=name)
+    if not scalar:
+        raise InvalidParameterError(f"{name} must be one number (pixels); got {value!r}")
+    return float(r[0])
 
 
 def _shift_wcs(wcs, x0, y0, shape=None):
@@ -89,7 +103,7 @@ class Stamp:
     wcs : astropy.wcs.WCS, optional
         WCS of the cutout itself (already shifted). Default None.
     flag : int, optional
-        Stamp flags (:data:`STAMP_EDGE` ...). Default 0.
+        Stamp flags, :class:`ztfimg.flags.StampFlag` bits. Default 0.
 
     Attributes
     ----------
@@ -163,8 +177,7 @@ class Stamp:
         ny, nx = self.shape
         if radius is None:
             radius = max(2.0, min(nx, ny) / 4.0)
-        if not np.isfinite(radius) or radius <= 0:
-            raise InvalidParameterError(f"radius must be > 0 pixels; got {radius!r}")
+        radius = _one_radius(radius, "radius")
         good = self._valid()
         if not good.any():
             return float("nan"), float("nan")
@@ -261,8 +274,7 @@ class Stamp:
         ny, nx = self.shape
         if max_radius is None:
             max_radius = max(bin_size, min(x + 0.5, y + 0.5, nx - 0.5 - x, ny - 0.5 - y))
-        if not np.isfinite(max_radius) or max_radius <= 0:
-            raise InvalidParameterError(f"max_radius must be > 0 pixels; got {max_radius!r}")
+        max_radius = _one_radius(max_radius, "max_radius")
         nbins = int(np.ceil(max_radius / bin_size))
         yy, xx = np.mgrid[0:ny, 0:nx]
         r = np.hypot(xx - x, yy - y)
@@ -325,8 +337,8 @@ class Stamps:
     x0, y0 : numpy.ndarray
         Frame pixel of stamp pixel (0, 0), int64, shape ``(n,)``.
     flag : numpy.ndarray
-        Stamp flags (:data:`STAMP_EDGE`, :data:`STAMP_OFF_IMAGE`,
-        :data:`STAMP_BAD_POSITION`), shape ``(n,)``.
+        Stamp flags, :class:`ztfimg.flags.StampFlag` bits (``EDGE``, ``OFF_IMAGE``,
+        ``BAD_POSITION``), int64, shape ``(n,)``.
     wcs : astropy.wcs.WCS or None
         WCS of the frame; each :class:`Stamp` gets a shifted copy.
     """
@@ -365,8 +377,9 @@ def cut_stamps(data, x, y, dx, dy=None, mask=None, wcs=None, fill=np.nan):
     data : numpy.ndarray
         2-D frame (never modified).
     x, y : float or array_like
-        Positions, 0-based pixels (``x`` = column). NaN/inf positions give stamps full of
-        ``fill`` flagged :data:`STAMP_BAD_POSITION`.
+        Positions, 0-based pixels (``x`` = column). A scalar is used for every position
+        of the other; arrays must have the same length. NaN/inf positions give stamps
+        full of ``fill`` flagged ``StampFlag.BAD_POSITION``.
     dx : int
         Stamp width (columns), pixels.
     dy : int, optional
@@ -387,9 +400,10 @@ def cut_stamps(data, x, y, dx, dy=None, mask=None, wcs=None, fill=np.nan):
     Raises
     ------
     InvalidParameterError
-        ``dx``/``dy`` not positive integers, or larger than the frame.
+        ``dx``/``dy`` not positive integers, or larger than the frame; non-numeric or 2-D
+        positions.
     ShapeMismatchError
-        ``data`` not 2-D, ``x``/``y`` of different lengths, ``mask`` not matching.
+        ``data`` not 2-D, ``x``/``y`` arrays of different lengths, ``mask`` not matching.
 
     Examples
     --------
@@ -411,11 +425,7 @@ def cut_stamps(data, x, y, dx, dy=None, mask=None, wcs=None, fill=np.nan):
         raise InvalidParameterError(
             f"stamp of {dy}x{dx} pixels (rows x columns) is larger than the frame "
             f"{ny_f}x{nx_f}; use a smaller stamp")
-    xs = np.atleast_1d(np.asarray(x, dtype=np.float64))
-    ys = np.atleast_1d(np.asarray(y, dtype=np.float64))
-    if xs.ndim != 1 or xs.shape != ys.shape:
-        raise ShapeMismatchError(f"x and y must be 1-D of the same length; got shapes "
-                                 f"{xs.shape} and {ys.shape}")
+    xs, ys, _ = as_positions(x, y)
     bmask = None
     if mask is not None:
         bmask = np.asarray(mask)
@@ -448,9 +458,9 @@ def cut_stamps(data, x, y, dx, dy=None, mask=None, wcs=None, fill=np.nan):
 
     flag = np.zeros(len(xs), dtype=np.int64)
     nvalid = valid.sum(axis=(1, 2))
-    flag[(nvalid < dx * dy) & (nvalid > 0)] |= STAMP_EDGE
-    flag[(nvalid == 0) & ~bad] |= STAMP_OFF_IMAGE
-    flag[bad] |= STAMP_BAD_POSITION
+    flag[(nvalid < dx * dy) & (nvalid > 0)] |= StampFlag.EDGE
+    flag[(nvalid == 0) & ~bad] |= StampFlag.OFF_IMAGE
+    flag[bad] |= StampFlag.BAD_POSITION
     with np.errstate(invalid="ignore"):
         sx = np.where(bad, np.nan, xs - x0)
         sy = np.where(bad, np.nan, ys - y0)
