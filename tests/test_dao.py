@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from astropy.io import fits
 
-from ztfimg.dao import (PROFILES, DAOPhotReader, analytic_profile, keys_cubic_weights,
-                        parse_psf_string, spatial_weights)
+from ztfimg.dao import (PROFILES, DAOPhotReader, analytic_profile, format_psf_string,
+                        keys_cubic_weights, parse_psf_string, read_psf_file, spatial_weights,
+                        write_psf_file)
 from ztfimg.errors import (InvalidParameterError, MissingFileError, PSFFileError,
                            ShapeMismatchError, ZTFImgError)
 from ztfimg.psfphot import FLAGS, psf_photometry, robust_rms
@@ -137,6 +138,51 @@ def test_write_reproduces_ipac_file_exactly(stem, tmp_path):
     psf.write(out)
     assert out.read_text() == text
     np.testing.assert_array_equal(DAOPhotReader(out).tables, psf.tables)
+
+
+def test_fileformat_functions_round_trip(tmp_path):
+    """The parser and the writer of ztfimg.dao.fileformat work on plain dicts."""
+    with open(psf_path(STEMS[1])) as fh:
+        text = fh.read()
+    fields = read_psf_file(psf_path(STEMS[1]))
+    assert format_psf_string(fields) == text
+    out = tmp_path / "copy.psf"
+    write_psf_file(out, fields)
+    assert out.read_text() == text
+    with pytest.raises(InvalidParameterError, match="exists"):
+        write_psf_file(out, fields, overwrite=False)
+    with pytest.raises(InvalidParameterError, match="missing tables"):
+        format_psf_string({k: v for k, v in fields.items() if k != "tables"})
+    with pytest.raises(InvalidParameterError, match="shape"):
+        format_psf_string(dict(fields, nexp=1))
+
+
+def test_subpackage_layout_and_seed_name():
+    """DAOPhotReader (the first ztfimg's name) is DAOPhotPSF; every module is importable."""
+    from ztfimg import dao, psfphot
+    from ztfimg.dao import apertures, fileformat, model, plotting, profiles, rendering, synthetic
+    from ztfimg.dao.model import DAOPhotPSF
+
+    assert dao.DAOPhotReader is dao.DAOPhotPSF is DAOPhotPSF is model.DAOPhotReader
+    psf = dao.DAOPhotReader(psf_path(STEMS[0]))
+    assert isinstance(psf, dao.DAOPhotPSF) and isinstance(psf, dao.DAOPhotReader)
+    assert type(dao.DAOPhotPSF.synthetic(seed=0)) is DAOPhotPSF
+    assert isinstance(DAOPhotPSF.from_string(small_psf_text()), dao.DAOPhotReader)
+    assert psf.get_psf(psf.bright, [1.0, 0.0, 0.0]).shape == (47, 47)   # seed usage
+    # the public names, where they live, re-exported by the package
+    homes = {fileformat: ["parse_psf_string", "read_psf_file", "format_psf_string",
+                          "write_psf_file"],
+             profiles: ["PROFILES", "analytic_profile", "spatial_weights", "keys_cubic_weights"],
+             model: ["DAOPhotPSF", "DAOPhotReader"],
+             psfphot: ["psf_photometry"]}
+    assert sorted(n for names in homes.values() for n in names) == sorted(dao.__all__)
+    for module, names in homes.items():
+        for name in names:
+            assert getattr(dao, name) is getattr(module, name), name
+    # the mixins' methods are the model's
+    for module, method in [(rendering, "render"), (apertures, "curve_of_growth"),
+                           (synthetic, "synthetic"), (plotting, "show")]:
+        assert getattr(DAOPhotPSF, method).__module__ == module.__name__
 
 
 def small_psf_text(label="GAUSSIAN", npsf=5, npar=2, nexp=1, nfrac=0, params=(1.5, 1.6),
@@ -599,9 +645,9 @@ def test_simulated_photometry_options(sim_psf):
     mask = np.zeros(img.shape, bool)
     mask[np.floor(y[0] + 0.5).astype(int), np.floor(x[0] + 0.5).astype(int)] = True
     m = psf_photometry(img, x, y, sim_psf, rms=rms, gain=GAIN, mask=mask)
-    assert m.flag[0] & FLAGS["MASKED"] and m.npix[0] == base.npix[0] - 1
+    assert m.psf_flag[0] & FLAGS["MASKED"] and m.npix[0] == base.npix[0] - 1
     assert m.flux[0] == pytest.approx(flux[0], rel=0.05)
-    assert (m.flag[1:] == 0).all()
+    assert (m.psf_flag[1:] == 0).all()
     # the Poisson term matters for bright stars: errors grow with flux
     assert base.fluxerr.iloc[np.argmax(flux)] > 2 * base.fluxerr.iloc[np.argmin(flux)]
 
@@ -620,10 +666,10 @@ def test_photometry_rows_align_with_inputs(sim_psf):
     r = psf_photometry(img, sx, ys, sim_psf, rms=5.0, gain=GAIN, mask=mask, fit_radius=3.0)
     assert list(r.index) == list("abcdefg") and len(r) == 7
     np.testing.assert_array_equal(r.x.to_numpy(), xs)
-    assert r.flag["b"] & FLAGS["OFF_IMAGE"] and r.flag["c"] & FLAGS["OFF_IMAGE"]
+    assert r.psf_flag["b"] & FLAGS["OFF_IMAGE"] and r.psf_flag["c"] & FLAGS["OFF_IMAGE"]
     assert np.isnan(r.flux["b"]) and np.isnan(r.flux["c"]) and r.npix["b"] == 0
-    assert r.flag["e"] & FLAGS["NO_DATA"] and r.flag["e"] & FLAGS["EDGE"] and np.isnan(r.flux["e"])
-    assert r.flag["f"] & FLAGS["MASKED"] and np.isfinite(r.flux["f"])       # NaN pixel skipped
+    assert r.psf_flag["e"] & FLAGS["NO_DATA"] and r.psf_flag["e"] & FLAGS["EDGE"] and np.isnan(r.flux["e"])
+    assert r.psf_flag["f"] & FLAGS["MASKED"] and np.isfinite(r.flux["f"])       # NaN pixel skipped
     assert r.flux["a"] == pytest.approx(flux[0], rel=0.05)
     assert r.flux["g"] == pytest.approx(flux[2], rel=0.05)
     assert r.flux["d"] == pytest.approx(flux[5], rel=0.05)
