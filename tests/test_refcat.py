@@ -2,10 +2,11 @@
 
 No network: the HTTP transport of ``requests`` (``HTTPAdapter.send``) is replaced
 by :class:`FakeVizier`, which answers astroquery's real POST requests with
-VizieR VOTable bodies (recorded files or ``to_vizier_votable`` on a truth
-catalogue).  Everything above the transport -- astroquery's payload building,
-``requests.Session``, response hooks, ``raise_for_status`` and astroquery's
-VOTable parsing -- is the real code.  Sockets are also blocked.
+VizieR VOTable bodies (recorded files, or ``to_vizier_votable`` from
+``tests/support/vizier_votable.py`` on a truth catalogue).  Everything above the
+transport -- astroquery's payload building, ``requests.Session``, response hooks,
+``raise_for_status`` and astroquery's VOTable parsing -- is the real code.  Sockets
+are also blocked.
 """
 
 import multiprocessing as mp
@@ -19,6 +20,7 @@ import pandas as pd
 import pytest
 import requests
 
+from support.vizier_votable import to_vizier_votable
 from ztfimg import refcat
 from ztfimg.errors import (CatalogError, FileFormatError, InvalidParameterError, OfflineError,
                            ZTFImgError)
@@ -84,8 +86,8 @@ class FakeVizier:
             df = self.truth[table]
             sub = df[_sep_deg(ra, dec, df["ra"], df["dec"]) <= radius]
             cols = q["-out"].split(",") if q.get("-out") else None
-            body = refcat.to_vizier_votable(sub, table, columns=cols,
-                                            query={"-c": q["-c"], key: q[key]})
+            body = to_vizier_votable(sub, table, columns=cols,
+                                     query={"-c": q["-c"], key: q[key]})
         resp = requests.Response()
         resp.status_code = 200
         resp._content = body
@@ -182,8 +184,21 @@ def assert_same_catalog(got, truth, idcol):
 
 
 # ---------------------------------------------------------------------------
-# names
+# package layout and names
 # ---------------------------------------------------------------------------
+def test_public_names_and_no_network_import():
+    import subprocess
+    import sys
+
+    for name in refcat.__all__:
+        assert getattr(refcat, name) is not None, name
+    assert not hasattr(refcat, "to_vizier_votable")  # test support, not product code
+    code = ("import sys, ztfimg.refcat; print(sorted(m for m in sys.modules "
+            "if m.split('.')[0] in ('astroquery', 'requests')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("name,canon", [("ps1", "ps1"), ("PS1cat", "ps1"), ("panstarrs", "ps1"),
                                         ("gaia", "gaia"), ("GaiaDR3", "gaia")])
 def test_aliases(name, canon):
@@ -244,7 +259,7 @@ def test_writer_output_is_valid_votable():
     from astropy.io import votable
 
     truth = make_gaia_truth(10, -30, 0.1, 50)
-    body = refcat.to_vizier_votable(truth, "gaia")
+    body = to_vizier_votable(truth, "gaia")
     import io
 
     tab = votable.parse(io.BytesIO(body), verify="exception").get_first_table()
@@ -373,7 +388,7 @@ def _writer(path, k, barrier, nwrites):
     df = make_ps1_truth(RA0, DEC0, 0.2, 200 + 50 * k, seed=k)
     barrier.wait()
     for _ in range(nwrites):
-        refcat._write_tile(path, df, {"catalog": "ps1", "nside": 64, "ipix": 7})
+        refcat.tiles._write_tile(path, df, {"catalog": "ps1", "nside": 64, "ipix": 7})
 
 
 def test_concurrent_writers_leave_valid_tile(tmp_path):
@@ -388,13 +403,13 @@ def test_concurrent_writers_leave_valid_tile(tmp_path):
     reads = 0
     while any(p.is_alive() for p in procs):
         if path.exists():  # a reader never sees a partial file
-            df = refcat._read_tile(path, spec, 7, 64)
+            df = refcat.tiles._read_tile(path, spec, 7, 64)
             assert len(df) in {200 + 50 * k for k in range(nproc)}
             reads += 1
     for p in procs:
         p.join(30)
         assert p.exitcode == 0
-    df = refcat._read_tile(path, spec, 7, 64)
+    df = refcat.tiles._read_tile(path, spec, 7, 64)
     k = (len(df) - 200) // 50
     pd.testing.assert_frame_equal(df, make_ps1_truth(RA0, DEC0, 0.2, 200 + 50 * k, seed=k)
                                   [spec.columns], check_dtype=False)
@@ -462,7 +477,7 @@ def test_cone_tiles_cover_every_point():
         rho[:500] = r * (1 - 1e-9)
         pts = SkyCoord(ra * u.deg, dec * u.deg).directional_offset_by(
             rng.uniform(0, 2 * np.pi, n) * u.rad, rho * u.deg)
-        pix = set(refcat._pixels_of(pts.ra.deg, pts.dec.deg, 64).tolist())
+        pix = set(refcat.tiles._pixels_of(pts.ra.deg, pts.dec.deg, 64).tolist())
         assert pix <= tiles
 
 

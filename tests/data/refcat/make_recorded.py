@@ -7,14 +7,15 @@ matching ``vizier_*.xml`` bodies in the VOTable layout VizieR returns to
 astroquery (see README.md).  Deterministic (fixed seed and date).
 """
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ztfimg.refcat import to_vizier_votable
-
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent.parent))  # tests/, for the test-support package
+from support.vizier_votable import to_vizier_votable  # noqa: E402
 RA0, DEC0 = 150.1, 2.2  # COSMOS-like field
 
 

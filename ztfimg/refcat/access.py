@@ -1,0 +1,164 @@
+"""The public entry point: :func:`get_catalog`, a cone from the cache or VizieR.
+
+:func:`get_catalog` ties the other modules together: it resolves the catalogue
+name (:mod:`~ztfimg.refcat.specs`), lists the HEALPix tiles the cone touches and
+reads those in the cache (:mod:`~ztfimg.refcat.tiles`), fetches the missing or
+corrupt ones from VizieR and caches them (:mod:`~ztfimg.refcat.vizier`) unless
+offline, cuts the cone, and optionally moves Gaia positions to an epoch
+(:mod:`~ztfimg.refcat.propermotion`).
+
+Offline (``offline=True``, or ``ZTFIMG_OFFLINE`` set; see :func:`is_offline`)
+with a needed tile missing or corrupt is an :class:`~ztfimg.errors.OfflineError`
+that names the tiles and says how to fill the cache; no request is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+
+import pandas as pd
+
+from .. import datasets as _datasets
+from ..errors import FileFormatError, InvalidParameterError, OfflineError
+from .columns import empty_catalog
+from .propermotion import propagate_positions
+from .specs import _spec
+from .tiles import (DEFAULT_NSIDE, _check_cone, _check_nside, _read_tile, _sep_deg,
+                    _write_tile, cone_tiles, tile_path)
+from .vizier import _fetch_tile
+
+__all__ = ["get_catalog", "is_offline"]
+
+log = logging.getLogger(__name__)
+
+
+def is_offline(offline=None):
+    """Whether network access is forbidden.
+
+    Parameters
+    ----------
+    offline : bool or None, optional
+        Explicit choice; ``None`` (default) reads the environment variable
+        ``ZTFIMG_OFFLINE`` (``1``, ``true``, ``yes``, ``on`` mean offline).
+
+    Returns
+    -------
+    bool
+        True when network access is forbidden.
+    """
+    if offline is not None:
+        return bool(offline)
+    return _datasets.is_offline()
+
+
+def get_catalog(catalog, ra, dec=None, radius=0.7, *, epoch=None, cache_dir=None,
+                offline=None, nside=DEFAULT_NSIDE, timeout=120):
+    """Reference catalogue sources within a cone, from the cache or VizieR.
+
+    Parameters
+    ----------
+    catalog : str
+        ``"ps1"`` (aliases ``"ps1cat"``, ``"panstarrs"``) or ``"gaia"``
+        (alias ``"gaiadr3"``).
+    ra : float or astropy.coordinates.SkyCoord
+        Cone centre right ascension in degrees (ICRS), or a SkyCoord (then
+        ``dec`` must be None).
+    dec : float, optional
+        Cone centre declination, degrees.
+    radius : float or astropy.units.Quantity, optional
+        Cone radius in degrees. Default 0.7 (covers a ZTF quadrant around its
+        centre).
+    epoch : astropy.time.Time or float, optional
+        Gaia only: propagate positions from 2016.0 to this epoch (Time, JD or
+        decimal year; see :func:`propagate_positions`).  The cone is cut on
+        the catalogue (2016.0) positions.
+    cache_dir : str or path-like, optional
+        Cache root; default ``$ZTFIMG_CACHE/catalogs`` or
+        ``~/.cache/ztfimg/catalogs``.
+    offline : bool, optional
+        Forbid network access.  Default: environment ``ZTFIMG_OFFLINE``.
+    nside : int, optional
+        HEALPix resolution of the tiles. Default 64.
+    timeout : float, optional
+        Network timeout per VizieR request, seconds. Default 120.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Normalised columns (see :mod:`ztfimg.refcat`), one row per source within
+        ``radius`` of the centre; empty (same columns) for an empty sky region.
+
+    Raises
+    ------
+    CatalogError
+        Unknown catalogue (lists the known names) or unusable service answer.
+    InvalidParameterError
+        Invalid centre, radius, nside or epoch.
+    OfflineError
+        Offline and a needed tile is missing or corrupt (the message names the
+        tiles and how to fill the cache), or the network is unreachable.
+
+    Examples
+    --------
+    >>> ps1 = get_catalog("ps1", 150.1, 2.2, radius=0.7)          # doctest: +SKIP
+    >>> gaia = get_catalog("gaia", 150.1, 2.2, epoch=2020.7)       # doctest: +SKIP
+    """
+    spec = _spec(catalog)
+    ra, dec, radius = _check_cone(ra, dec, radius)
+    nside = _check_nside(nside)
+    if epoch is not None and spec.name != "gaia":
+        raise InvalidParameterError(f"epoch propagation needs proper motions: {spec.name} has none")
+    offline = is_offline(offline)
+    tiles = cone_tiles(ra, dec, radius, nside)
+
+    frames, missing, corrupt = [], [], {}
+    paths = {int(t): tile_path(spec.name, t, nside, cache_dir) for t in tiles}
+    for t, path in paths.items():
+        if not path.exists():
+            missing.append(t)
+            continue
+        try:
+            frames.append((t, _read_tile(path, spec, t, nside)))
+        except FileNotFoundError:
+            missing.append(t)
+        except FileFormatError as err:
+            corrupt[t] = str(err)
+
+    todo = sorted(missing + list(corrupt))
+    if todo and offline:
+        lines = [f"  {paths[t]}" + (f"  (corrupt: {corrupt[t]})" if t in corrupt else "")
+                 for t in todo[:20]]
+        more = f"\n  ... and {len(todo) - 20} more" if len(todo) > 20 else ""
+        raise OfflineError(
+            f"offline and {len(todo)} of {len(tiles)} {spec.name} ({spec.vizier}) cache tile(s) "
+            f"needed for the cone ra={ra:.5f} dec={dec:.5f} radius={radius:.4f} deg are "
+            f"{'missing or corrupt' if corrupt else 'missing'} (HEALPix nested nside={nside}):\n"
+            + "\n".join(lines) + more
+            + "\nTo fill the cache, run the same call once with network access "
+              "(offline=False and ZTFIMG_OFFLINE unset), or load a catalogue you already have "
+              "with ztfimg.refcat.ingest(data, catalog).")
+    for t in todo:
+        if t in corrupt:
+            warnings.warn(f"refetching corrupt catalogue tile: {corrupt[t]}", stacklevel=2)
+        t0 = time.perf_counter()
+        df = _fetch_tile(spec, t, nside, timeout)
+        _write_tile(paths[t], df, {"catalog": spec.name, "vizier": spec.vizier, "nside": nside,
+                                   "ipix": t, "order": "nested", "source": "vizier",
+                                   "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        log.info("fetched %s tile %d (%d rows) in %.1f s", spec.name, t, len(df),
+                 time.perf_counter() - t0)
+        frames.append((t, df))
+
+    frames.sort(key=lambda x: x[0])
+    parts = [f for _, f in frames if len(f)]
+    if not parts:
+        return empty_catalog(spec.name)
+    df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    sel = _sep_deg(ra, dec, df["ra"].to_numpy(), df["dec"].to_numpy()) <= radius
+    df = df[sel].reset_index(drop=True)
+    if epoch is not None:
+        df = propagate_positions(df, epoch)
+    df.attrs["catalog"] = spec.name
+    return df
