@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from ztfimg import simulate
-from ztfimg.errors import CatalogError, OfflineError
+from ztfimg.errors import CatalogError, InvalidParameterError, OfflineError
 
 from test_refcat import FakeVizier  # the offline VizieR transport (astroquery runs for real)
 
@@ -124,5 +124,5 @@ def test_zeropoint_with_the_psf_and_from_sources():
     assert res.rms < ap.rms  # PSF fitting is the more precise
     quick = z.fit_zeropoint("ps1", method="sources")  # isophotal fluxes miss the wings
     assert 0.005 < 26.2 - quick.zp < 0.06 and quick.nstars > 500
-    with pytest.raises(Exception, match="method"):
+    with pytest.raises(InvalidParameterError, match="method"):
         z.fit_zeropoint("ps1", method="magic")

@@ -39,7 +39,7 @@ def test_forced_psf_photometry_recovers_truth(sim_with_psf):
     t = t[t["inside"] & (t["snr"] > 10) & t["x"].between(15, 496) & t["y"].between(15, 496)]
     phot = z.get_psf_photometry(t["x"].to_numpy(), t["y"].to_numpy())
     assert len(phot) == len(t)
-    ok = phot["flag"].to_numpy() == 0
+    ok = phot["psf_flag"].to_numpy() == 0
     pull = ((phot["flux"].to_numpy() - t["flux"].to_numpy()) / phot["fluxerr"].to_numpy())[ok]
     # stars blended with a neighbour are legitimately off: judge the bulk robustly
     robust = 1.4826 * np.median(np.abs(pull - np.median(pull)))

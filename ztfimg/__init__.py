@@ -16,6 +16,7 @@ _LAZY = {
     "ReferenceImage": "ztfimg.image",
     "ZTFImage": "ztfimg.image",
     "DAOPhotReader": "ztfimg.dao",
+    "DAOPhotPSF": "ztfimg.dao",
     "CatalogCollection": "ztfimg.catalog",
     "Stamp": "ztfimg.stamps",
     "ZTFBit": "ztfimg.bitmask",
@@ -25,8 +26,8 @@ _LAZY = {
 _SUBMODULES = {
     "errors", "filenames", "bitmask", "image", "simulate", "datasets", "background",
     "sources", "photometry", "aperture", "stamps", "dao", "psfphot", "refcat", "catalog",
-    "zeropoint",
-    "plotting", "cli",
+    "zeropoint", "plotting", "cli", "filters", "flags", "validation", "fitsio", "products",
+    "workflows",
 }
 
 __all__ = sorted(_LAZY) + sorted(_SUBMODULES)

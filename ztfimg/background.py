@@ -99,6 +99,12 @@ def _bool_mask(mask, shape, name="mask"):
     return m
 
 
+def _readonly(array):
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
 def _finite_inputs(data, mask):
     """Replace non-finite pixels by 0 in a copy and add them to the mask.
 
@@ -166,17 +172,29 @@ class Background:
 
     @property
     def back(self):
-        """Sky level map (float32, data units), made on first use."""
+        """Sky level map (float32, data units, read-only), made on first use."""
         if self._back is None:
             self._back = self._sep.back(dtype=np.float32)
-        return self._back
+        return _readonly(self._back)
 
     @property
     def rms(self):
-        """Sky noise map (1 sigma per pixel, float32, data units), made on first use."""
+        """Sky noise map (1 sigma per pixel, float32, data units, read-only), made on first use."""
         if self._rms is None:
             self._rms = self._sep.rms(dtype=np.float32)
-        return self._rms
+        return _readonly(self._rms)
+
+    @property
+    def nbytes_held(self):
+        """Bytes of the full-frame maps made so far (0 until ``back``/``rms`` are used)."""
+        return sum(int(m.nbytes) for m in (self._back, self._rms) if m is not None)
+
+    def drop_maps(self):
+        """Forget the full-frame maps (they are remade on demand from sep's mesh)."""
+        if self._sep is not None:
+            self._back = None
+            self._rms = None
+        return self
 
     @property
     def shape(self):
@@ -206,6 +224,11 @@ class Background:
             raise ShapeMismatchError(
                 f"data has shape {arr.shape} but the background has shape {self.shape}")
         dtype = np.float64 if arr.dtype == np.float64 else np.float32
+        if self._back is None and self._sep is not None and dtype == np.float32:
+            # sep subtracts its spline row by row: no full-frame back map is made
+            out = np.array(arr, dtype=np.float32, order="C", copy=True)
+            self._sep.subfrom(out)
+            return out
         return np.subtract(arr, self.back, dtype=dtype)
 
     def show(self, which="back", ax=None, **kwargs):

@@ -161,7 +161,18 @@ def to_bool(mask, bits=DETECTION_BITS) -> np.ndarray:
     arr = np.asarray(mask)
     if arr.dtype.kind not in "iu":
         raise InvalidParameterError(f"a bit mask must be an integer array, got dtype {arr.dtype}")
-    return (arr & int(bits)) != 0
+    bits = int(bits)
+    if arr.ndim != 2 or arr.size < 1 << 20:
+        return (arr & bits) != 0
+    # row blocks: the integer temporary of ``mask & bits`` stays small on a full quadrant
+    out = np.empty(arr.shape, dtype=bool)
+    tmp = np.empty((256, arr.shape[1]), dtype=arr.dtype)
+    for start in range(0, arr.shape[0], 256):
+        rows = slice(start, min(start + 256, arr.shape[0]))
+        t = tmp[: rows.stop - rows.start]
+        np.bitwise_and(arr[rows], bits, out=t, casting="unsafe")
+        np.not_equal(t, 0, out=out[rows])
+    return out
 
 
 def count_bits(mask) -> dict[ZTFBit, int]:

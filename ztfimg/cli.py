@@ -98,10 +98,10 @@ def run_demo(outdir="ztfimg-demo", real=False, size=None, seed=0):
         t = truth[truth["inside"] & (truth["snr"] > 20)]
         t = t[t["x"].between(20, img.shape[1] - 21) & t["y"].between(20, img.shape[0] - 21)]
         ap = img.aperture_photometry(t["x"], t["y"], 5.0, apcor=True)
-        ok = ap["flag"].to_numpy() == 0
+        ok = ap["aper_flag"].to_numpy() == 0
         ratio_ap = np.median(ap["sum"].to_numpy()[ok] / t["flux"].to_numpy()[ok])
         pp = img.get_psf_photometry(t["x"], t["y"])
-        okp = pp["flag"].to_numpy() == 0
+        okp = pp["psf_flag"].to_numpy() == 0
         ratio_psf = np.median(pp["flux"].to_numpy()[okp] / t["flux"].to_numpy()[okp])
         pull = (pp["flux"].to_numpy() - t["flux"].to_numpy())[okp] / pp["fluxerr"].to_numpy()[okp]
         _log(f"  {ok.sum()} bright stars: aperture (r=5 px + APCOR) / true flux = {ratio_ap:.4f}; "
@@ -138,7 +138,7 @@ def run_demo(outdir="ztfimg-demo", real=False, size=None, seed=0):
     png = os.path.join(outdir, "frame.png")
     fig.savefig(png, dpi=80, bbox_inches="tight")
     plt.close(fig)
-    bright = src[(src["flag"] == 0)].nsmallest(4, "mag")
+    bright = src[(src["sep_flag"] == 0)].nsmallest(4, "mag")
     fig, axs = plt.subplots(1, len(bright), figsize=(3 * len(bright), 3))
     for axi, (_, row) in zip(np.ravel(axs), bright.iterrows()):
         img.get_stamp(row["x"], row["y"], dx=23).show(ax=axi)

@@ -228,7 +228,7 @@ def ps1_like_catalog(ra, dec, radius, n, *, seed=0, mag_range=(14.0, 21.5), slop
     then the cone), ``r`` magnitudes from ``dN/dm ∝ 10**(slope*m)``, stellar-locus-like
     colours (``g-r`` ~ N(0.6, 0.35), ``r-i`` ≈ 0.45 (g-r)) and PS1-like errors. Feed it to
     :func:`simulate_quadrant` (``catalog=``) to draw the frame, and to
-    :func:`ztfimg.refcat.to_vizier_votable` to serve it as VizieR does.
+    ``tests/support/vizier_votable.py`` (test support) to serve it as VizieR does.
 
     Parameters
     ----------

@@ -1,0 +1,164 @@
+"""Reading ZTF FITS images once, as native-endian arrays (level 1).
+
+One entry point, :func:`read_fits`, used by every frame object: the primary image (or the
+first image extension of a tile-compressed ``.fits.fz``) is read once, converted once to the
+requested native-endian dtype and returned read-only.  The mask files' integer type is
+checked here so that a science image given where a mask goes is refused at read time.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+from astropy.io import fits
+
+from .errors import FileFormatError, MissingFileError
+
+__all__ = ["read_fits", "check_fits_path", "readonly"]
+
+
+def check_fits_path(path) -> str:
+    """Return ``path`` as a string after checking that it is an existing file.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Raises
+    ------
+    MissingFileError
+        If it does not exist or is a directory.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise MissingFileError(f"no such file: {path!r}")
+    if os.path.isdir(path):
+        raise MissingFileError(f"{path!r} is a directory, expected a FITS file")
+    return path
+
+
+def readonly(array):
+    """A read-only view of ``array``; the array itself stays as it is.
+
+    Parameters
+    ----------
+    array : array_like
+
+    Returns
+    -------
+    numpy.ndarray
+        A view with ``flags.writeable`` False.
+    """
+    view = np.asarray(array).view()
+    view.flags.writeable = False
+    return view
+
+
+#: Big-endian numpy types of the FITS BITPIX values.
+_FITS_DTYPES = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
+
+
+def _needs_astropy(hdu):
+    """True unless the HDU is a plain, unscaled, uncompressed image in a plain (not gzip,
+    bzip2 or zip) file: the direct path."""
+    h = hdu.header
+    info = hdu.fileinfo() or {}
+    return (info.get("datLoc") is None
+            or getattr(info.get("file"), "compression", None) is not None
+            or not isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU))
+            or isinstance(hdu, fits.CompImageHDU)
+            or h.get("BITPIX") not in _FITS_DTYPES
+            or h.get("BSCALE", 1) != 1 or h.get("BZERO", 0) != 0
+            or h.get("NAXIS", 0) != 2)
+
+
+def _read_direct(path, hdu, header, shape, target):
+    """Read a plain image's bytes straight into a native array of the file's type.
+
+    The memory-mapped route converts a mapped big-endian array into a copy, so both are
+    resident at once; this reads into one buffer and byte-swaps it in place. Only for HDUs
+    that :func:`_needs_astropy` accepts; a short read (truncated file) is a FileFormatError.
+    """
+    info = hdu.fileinfo()
+    filetype = np.dtype(_FITS_DTYPES[header["BITPIX"]])
+    out = np.empty(shape, dtype=filetype)
+    with open(path, "rb") as fh:
+        fh.seek(info["datLoc"])
+        nread = fh.readinto(memoryview(out).cast("B"))
+    if nread != out.nbytes:
+        raise FileFormatError(f"{path!r} is truncated: {nread} of {out.nbytes} data bytes")
+    out = out.byteswap(inplace=True).view(filetype.newbyteorder("="))
+    if out.dtype != target.newbyteorder("="):
+        out = out.astype(target.newbyteorder("="))
+    return out
+
+
+def read_fits(path, *, header_only=False, dtype=None, readonly=True):
+    """Read the primary image of a FITS file once, as a native-endian array.
+
+    Parameters
+    ----------
+    path : str or path-like
+        FITS file (``.fits`` or ``.fits.fz``; compressed images are read from the first
+        image extension).
+    header_only : bool, default False
+        Only read and return the header.
+    dtype : numpy dtype, optional
+        Convert the data to this native-endian dtype once (``float32`` for images,
+        ``int16`` for masks). Default: the file's type in native byte order.
+    readonly : bool, default True
+        Return a read-only array.
+
+    Returns
+    -------
+    data : numpy.ndarray or None
+        The pixels (None with ``header_only``).
+    header : astropy.io.fits.Header
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+    FileFormatError
+        If it is not FITS, holds no image, or is truncated.
+    """
+    path = check_fits_path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", category=fits.verify.VerifyWarning)
+            warnings.filterwarnings("error", message=".*truncated.*")
+            with fits.open(path, memmap=True, lazy_load_hdus=True) as hdul:
+                hdu = hdul[0]
+                if hdu.header.get("NAXIS", 0) == 0 and len(hdul) > 1:
+                    hdu = hdul[1]
+                header = hdu.header.copy()
+                if header_only:
+                    return None, header
+                naxis = header.get("NAXIS", 0)
+                shape = tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(naxis, 0, -1))
+                if naxis != 2:
+                    raise FileFormatError(f"{path!r} has no 2-D image in its primary HDU "
+                                          f"(NAXIS={naxis})")
+                if _needs_astropy(hdu):
+                    raw = hdu.data
+                    if raw is None or raw.shape != shape:
+                        raise FileFormatError(f"{path!r}: data shape "
+                                              f"{None if raw is None else raw.shape} differs "
+                                              f"from header {shape}")
+                    target = np.dtype(dtype) if dtype is not None else raw.dtype
+                    data = np.array(raw, dtype=target.newbyteorder("="), copy=True)
+                else:
+                    filetype = np.dtype(_FITS_DTYPES[header["BITPIX"]])
+                    target = np.dtype(dtype) if dtype is not None else filetype
+                    data = _read_direct(path, hdu, header, shape, target)
+    except (OSError, TypeError, ValueError, IndexError, fits.verify.VerifyError,
+            UserWarning) as exc:
+        if isinstance(exc, (MissingFileError, FileFormatError)):
+            raise
+        raise FileFormatError(f"cannot read FITS file {path!r} (truncated or not FITS?): "
+                              f"{exc}") from exc
+    if readonly:
+        data.flags.writeable = False
+    return data, header
