@@ -262,3 +262,18 @@ def test_masked_pixels_left_out_not_rescaled():
     p2 = aperture_photometry(data + star, [30.2], [30.1], 4.0, mask=mask, bkgann=(7.0, 11.0))
     unmasked_star = star[~mask & ((xx - 30.2) ** 2 + (yy - 30.1) ** 2 < 16)].sum()
     assert p2["sum"][0] == pytest.approx(unmasked_star, rel=0.01)
+
+
+def test_mask_neighbourhood_dilation_equals_a_maximum_filter():
+    from scipy import ndimage
+
+    from ztfimg.aperture import _dilate_blocks, _MaskNeighbourhood
+    rng = np.random.default_rng(7)
+    blocks = rng.random((61, 47)) < 0.03
+    for k in (1, 2, 4, 9):
+        expected = ndimage.maximum_filter(blocks, size=2 * k + 1, mode="constant", cval=False)
+        np.testing.assert_array_equal(_dilate_blocks(blocks, k), expected)
+    mask = rng.random((100, 90)) < 0.002
+    b = _MaskNeighbourhood(mask).blocks
+    ref = np.pad(mask, ((0, 12), (0, 6))).reshape(7, 16, 6, 16).any(axis=(1, 3))
+    np.testing.assert_array_equal(b, ref)

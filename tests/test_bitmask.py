@@ -58,3 +58,14 @@ def test_legend_difference_warns():
 def test_science_header_infobits_not_taken_for_a_mask_legend():
     h = fits.Header.fromtextfile(f"{HEADERS}/ztf_20200924431759_000655_zr_c13_o_q3_sciimg.hdr")
     assert bitmask.check_legend(h) == {}
+
+
+def test_to_bool_by_row_blocks_equals_the_plain_rule():
+    import numpy as np
+    from ztfimg.bitmask import BACKGROUND_BITS, DETECTION_BITS, to_bool
+    rng = np.random.default_rng(3)
+    mask = rng.integers(0, 2 ** 14, size=(1100, 1000)).astype(">i2")  # big-endian, as read
+    for bits in (DETECTION_BITS, BACKGROUND_BITS, 2, 1 << 13):
+        got = to_bool(mask, bits)
+        assert got.dtype == bool
+        np.testing.assert_array_equal(got, (mask.astype(np.int64) & int(bits)) != 0)

@@ -153,6 +153,21 @@ def test_unit_is_checked_before_the_photometry_runs(z, monkeypatch):
     assert calls == []
 
 
+def test_stamp_size_and_psf_fit_radius_as_quantity(sim_psf):
+    import astropy.units as u
+    frame, sci = sim_psf
+    z = ScienceImage.from_filename(sci)
+    assert z.get_stamp(100.0, 120.0, size=15).data.shape == (15, 15)
+    t = frame.truth
+    t = t[t["inside"] & (t["snr"] > 20) & t["x"].between(15, 496) & t["y"].between(15, 496)]
+    a = z.get_psf_photometry(t["x"].to_numpy(), t["y"].to_numpy(), fit_radius=4.0)
+    b = z.get_psf_photometry(t["x"].to_numpy(), t["y"].to_numpy(), fit_radius=4.0 * u.pix)
+    c = z.get_psf_photometry(t["x"].to_numpy(), t["y"].to_numpy(),
+                             fit_radius=4.0 * z.pixel_scale * u.arcsec)
+    np.testing.assert_allclose(b["flux"], a["flux"], rtol=1e-12)
+    np.testing.assert_allclose(c["flux"], a["flux"], rtol=1e-9)
+
+
 def test_quantity_radii(z, sim):
     import astropy.units as u
     t = _bright(sim, 10)
@@ -229,6 +244,9 @@ def _entry_points(sim):
         "pixels_to_coords": lambda z: z.pixels_to_coords(x, y),
         "coords_to_pixels": lambda z: z.coords_to_pixels(*z.pixels_to_coords(x, y)),
         "curve_of_growth": lambda z: z.get_curve_of_growth(x, y, [2, 4, 6, 8]),
+        "header": lambda z: z.header,
+        "wcs": lambda z: z.wcs,
+        "stamp_size": lambda z: z.get_stamp(float(x[0]), float(y[0]), size=11),
         "set_catalog": lambda z: z.set_catalog(
             pd.DataFrame(dict(zip(("ra", "dec"), z.pixels_to_coords(x, y)))), "mine"),
     }
@@ -236,7 +254,15 @@ def _entry_points(sim):
 
 def _scribble(value):
     """Write garbage into whatever a call returned, where it can be written."""
-    if isinstance(value, np.ndarray):
+    from astropy.io import fits
+    from astropy.wcs import WCS
+    if isinstance(value, fits.Header):
+        value["MAGZP"] = 0.0
+        value["CRVAL1"] = 0.0
+    elif isinstance(value, WCS):
+        value.wcs.crpix = [0.0, 0.0]
+        value.wcs.set()
+    elif isinstance(value, np.ndarray):
         if value.flags.writeable and value.size:
             value[...] = -999
     elif isinstance(value, pd.DataFrame):
@@ -257,7 +283,8 @@ def test_entry_points_leave_inputs_and_state_untouched(sim, name):
     x, y, calls = _entry_points(sim)
     z = sim.to_image()
     z.extract_sources()
-    state = (z.data.copy(), z.mask.copy(), z.background.back.copy(), z.sources, z.dataclean)
+    state = (z.data.copy(), z.mask.copy(), z.background.back.copy(), z.sources, z.dataclean,
+             z.magzp, z.pixels_to_coords(100.0, 200.0))
     x0, y0 = x.copy(), y.copy()
     _scribble(calls[name](z))
     assert_unchanged(x0, x)
@@ -267,6 +294,7 @@ def test_entry_points_leave_inputs_and_state_untouched(sim, name):
     assert_unchanged(state[2], z.background.back)
     pd.testing.assert_frame_equal(state[3], z.sources)
     assert_unchanged(state[4], z.dataclean)
+    assert z.magzp == state[5] and z.pixels_to_coords(100.0, 200.0) == state[6]
     # the simulated frame the image was built from is untouched as well
     assert_unchanged(sim.to_image().data, z.data)
 

@@ -84,6 +84,22 @@ def _geometry(xs, ys, r, shape):
     return off, partial
 
 
+def _dilate_blocks(blocks, k):
+    """True where any block within ``k`` blocks (a (2k+1)^2 box) is True.
+
+    The same as a maximum filter with a False border, from an integral image: no scipy
+    import for one small filter.
+    """
+    ny, nx = blocks.shape
+    c = np.zeros((ny + 1, nx + 1), np.int32)
+    np.cumsum(np.cumsum(blocks, axis=0, dtype=np.int32), axis=1, out=c[1:, 1:])
+    iy, ix = np.arange(ny), np.arange(nx)
+    y0, y1 = np.clip(iy - k, 0, ny), np.clip(iy + k + 1, 0, ny)
+    x0, x1 = np.clip(ix - k, 0, nx), np.clip(ix + k + 1, 0, nx)
+    total = (c[np.ix_(y1, x1)] - c[np.ix_(y0, x1)] - c[np.ix_(y1, x0)] + c[np.ix_(y0, x0)])
+    return total > 0
+
+
 class _MaskNeighbourhood:
     """Which positions have a masked pixel within a radius (conservative, block based).
 
@@ -94,21 +110,19 @@ class _MaskNeighbourhood:
     block = 16
 
     def __init__(self, bmask):
-        from scipy import ndimage
-
-        self._ndimage = ndimage
         ny, nx = bmask.shape
         b = self.block
         py, px = -ny % b, -nx % b
         padded = np.pad(bmask, ((0, py), (0, px))) if (py or px) else bmask
-        self.blocks = padded.reshape((ny + py) // b, b, (nx + px) // b, b).any(axis=(1, 3))
+        # two reductions over byte views (5x faster than .any over a 4-D reshape)
+        rows = padded.view(np.uint8).reshape((ny + py) // b, b, nx + px).max(axis=1)
+        self.blocks = rows.reshape((ny + py) // b, (nx + px) // b, b).max(axis=2).astype(bool)
         self._cache = {}
 
     def near(self, xs, ys, radius):
         k = int(np.ceil((radius + 1.0) / self.block))
         if k not in self._cache:
-            self._cache[k] = self._ndimage.maximum_filter(self.blocks, size=2 * k + 1,
-                                                          mode="constant", cval=False)
+            self._cache[k] = _dilate_blocks(self.blocks, k)
         dil = self._cache[k]
         bx = np.clip(np.floor((xs + 0.5) / self.block).astype(np.int64), 0, dil.shape[1] - 1)
         by = np.clip(np.floor((ys + 0.5) / self.block).astype(np.int64), 0, dil.shape[0] - 1)
@@ -297,7 +311,8 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
             arr = np.where(bmask, arr.dtype.type(0), arr)
         if var_map is not None:
             var_map = np.where(bmask, 0.0, var_map)
-        maskf = bmask.astype(np.float32)
+        # sep sums uint8 arrays: the bool mask viewed as bytes, no full-frame float copy
+        maskf = np.ascontiguousarray(bmask).view(np.uint8)
         neigh = _MaskNeighbourhood(bmask)
 
     def masked_area(rin, rout, sp):

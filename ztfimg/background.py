@@ -110,10 +110,16 @@ def _finite_inputs(data, mask):
 
     Returns ``(data, mask)``; ``data`` is returned unchanged (not copied) when finite.
     """
-    bad = ~np.isfinite(data)
-    if bad.any():
-        data = np.where(bad, 0, data).astype(data.dtype, copy=False)
-        mask = bad if mask is None else (mask | bad)
+    # a non-finite pixel makes the sum non-finite: a check without a full-frame temporary
+    # (a sum that overflows only sends a finite image through the exact scan below)
+    with np.errstate(invalid="ignore", over="ignore"):
+        total = np.sum(data, dtype=np.float64)
+    if np.isfinite(total):
+        return data, mask
+    bad = np.isfinite(data)
+    np.logical_not(bad, out=bad)
+    data = np.where(bad, 0, data).astype(data.dtype, copy=False)
+    mask = bad if mask is None else (mask | bad)
     return data, mask
 
 

@@ -56,9 +56,10 @@ def run_demo(outdir="ztfimg-demo", real=False, size=None, seed=0):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+    from astropy.stats import mad_std
 
     from . import datasets, simulate
-    from .dao import DAOPhotReader
+    from .dao import DAOPhotPSF as DAOPhotReader
     from .image import ScienceImage
 
     os.makedirs(outdir, exist_ok=True)
@@ -106,7 +107,7 @@ def run_demo(outdir="ztfimg-demo", real=False, size=None, seed=0):
         pull = (pp["flux"].to_numpy() - t["flux"].to_numpy())[okp] / pp["fluxerr"].to_numpy()[okp]
         _log(f"  {ok.sum()} bright stars: aperture (r=5 px + APCOR) / true flux = {ratio_ap:.4f}; "
              f"PSF fit / true flux = {ratio_psf:.4f} (pull robust std "
-             f"{1.4826 * np.median(np.abs(pull - np.median(pull))):.2f})")
+             f"{mad_std(pull):.2f})")
         img.set_catalog(ps1, "ps1", kind="ps1", inside_only=True)
         zp = img.fit_zeropoint("ps1")
         _log(f"  zero point vs PS1: {zp.zp:.4f} +- {zp.zp_err:.4f} (injected 26.25), colour term "

@@ -130,9 +130,10 @@ def read_fits(path, *, header_only=False, dtype=None, readonly=True):
             warnings.simplefilter("error", category=fits.verify.VerifyWarning)
             warnings.filterwarnings("error", message=".*truncated.*")
             with fits.open(path, memmap=True, lazy_load_hdus=True) as hdul:
-                hdu = hdul[0]
-                if hdu.header.get("NAXIS", 0) == 0 and len(hdul) > 1:
-                    hdu = hdul[1]
+                index = 0
+                if hdul[0].header.get("NAXIS", 0) == 0 and len(hdul) > 1:
+                    index = 1
+                hdu = hdul[index]
                 header = hdu.header.copy()
                 if header_only:
                     return None, header
@@ -142,7 +143,11 @@ def read_fits(path, *, header_only=False, dtype=None, readonly=True):
                     raise FileFormatError(f"{path!r} has no 2-D image in its primary HDU "
                                           f"(NAXIS={naxis})")
                 if _needs_astropy(hdu):
-                    raw = hdu.data
+                    if any(k in header for k in ("BZERO", "BSCALE", "BLANK")):
+                        # astropy cannot scale a memory map: read this one into memory
+                        raw = fits.getdata(path, ext=index, memmap=False)
+                    else:
+                        raw = hdu.data
                     if raw is None or raw.shape != shape:
                         raise FileFormatError(f"{path!r}: data shape "
                                               f"{None if raw is None else raw.shape} differs "

@@ -33,6 +33,10 @@ from scipy.special import erf
 from . import filenames as _filenames
 from .bitmask import MASK_LEGEND, ZTFBit
 from .errors import InvalidParameterError
+from .filters import FILTERS, get_filter
+
+#: The file-name filter codes the simulator writes (zg, zr, zi).
+_CODES = tuple(f.code for f in FILTERS)
 
 __all__ = [
     "SimulatedFrame",
@@ -60,7 +64,6 @@ REAL_PV = {
     "PV2_14": 2.869904224971e-05, "PV2_15": -4.121078147806e-05, "PV2_16": -7.959859563520e-05,
 }
 
-_FILTER_HEADER = {"zg": ("ZTF_g", 1), "zr": ("ZTF_r", 2), "zi": ("ZTF_i", 3)}
 _FIXAPERS = (2.0, 3.0, 4.0, 6.0, 10.0, 14.0)
 _FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 
@@ -115,14 +118,15 @@ def make_header(shape=(3080, 3072), *, ra=55.0608, dec=33.35, fieldid=655, ccdid
     -------
     astropy.io.fits.Header
     """
-    if filtername not in _FILTER_HEADER:
+    if filtername not in _CODES:
         raise InvalidParameterError(f"filtername must be zg, zr or zi, got {filtername!r}")
     ny, nx = shape
     scale = pixel_scale / 3600.0
     c, s = np.cos(np.radians(rotation)), np.sin(np.radians(rotation))
     # ZTF quadrants have both axes flipped with respect to (east, north) in this quadrant.
     cd = np.array([[-scale * c, -scale * s], [scale * s, -scale * c]])
-    fname, fid = _FILTER_HEADER[filtername]
+    rec = get_filter(filtername)
+    fname, fid = f"ZTF_{rec.ps1_band}", rec.filterid  # the 2020 header spelling
     ffd = _filefracday(obsjd)
     h = fits.Header()
     cards = [
@@ -369,7 +373,7 @@ class SimulatedFrame:
     def filename(self) -> str:
         """The ZTF file name this frame is written under."""
         h = self.header
-        filt = {1: "zg", 2: "zr", 3: "zi"}[int(h["FILTERID"] if "FILTERID" in h else h["DBFID"])]
+        filt = get_filter(int(h["FILTERID"] if "FILTERID" in h else h["DBFID"])).code
         if self.kind == "reference":
             return _filenames.build_reference_filename(h["DBFIELD"], filt, h["CCDID"], h["QID"])
         return _filenames.build_science_filename(_filefracday(h["OBSJD"]), h["FIELDID"], filt,
@@ -507,11 +511,12 @@ def simulate_quadrant(shape=(3080, 3072), seed=0, *, nstars=None, catalog=None, 
         missing = {"ra", "dec"} - set(truth.columns)
         if missing:
             raise InvalidParameterError(f"catalog lacks column(s) {sorted(missing)}")
-        band = {"zg": "gmag", "zr": "rmag", "zi": "imag"}[filtername]
+        rec = get_filter(filtername)
+        band = f"{rec.ps1_band}mag"
         if "mag" in truth.columns:
             counts_mag = truth["mag"].to_numpy(float)
         elif band in truth.columns:
-            c1, c2 = ("rmag", "imag") if filtername == "zi" else ("gmag", "rmag")
+            c1, c2 = (f"{b}mag" for b in rec.colour_bands)
             colour = truth[c1].to_numpy(float) - truth[c2].to_numpy(float)
             counts_mag = truth[band].to_numpy(float) - clrcoeff * colour
             truth["colour"] = colour

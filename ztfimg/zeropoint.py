@@ -21,12 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from astropy.stats import mad_std
 
 from .errors import InvalidParameterError, ShapeMismatchError
 
 __all__ = ["fit_zeropoint", "ZeroPointResult"]
 
-_MAD_TO_SIGMA = 1.482602218505602
 
 
 @dataclass(repr=False)
@@ -318,7 +318,7 @@ def fit_zeropoint(inst_mag, ref_mag, colour=None, inst_err=None, ref_err=None,
         z = resid * np.sqrt(w)
         zu = z[used]
         centre = np.median(zu)
-        scale = _MAD_TO_SIGMA * np.median(np.abs(zu - centre))
+        scale = mad_std(zu)
         if scale <= 0:
             break
         new = good & (np.abs(z - centre) <= sigma_clip * scale)

@@ -5,6 +5,7 @@ values with ZTF's keyword conventions, and call the array-level modules with ZTF
 The subpackage reads top to bottom as:
 
 * :mod:`ztfimg.image.header`: the header keywords, declared one per line;
+* :mod:`ztfimg.image.selectors`: the ``data=`` and ``coords=`` names shared by every method;
 * :mod:`ztfimg.image.frame`: :class:`ZTFImage`: pixels, mask, WCS, conversions, background
   and the product store;
 * :mod:`ztfimg.image.measure`: sources, apertures, stamps, PSF photometry, display;
@@ -25,10 +26,11 @@ Examples
 
 from ..filters import normalise_filter
 from ..fitsio import read_fits
-from .frame import COORDS, PIXEL_SELECTORS, ZTFImage
+from .frame import ZTFImage
 from .header import HeaderAccess, Keyword
 from .measure import NoWCSWarning
 from .science import ReferenceImage, ScienceImage
+from .selectors import COORDS, PIXEL_SELECTORS
 
 __all__ = ["ZTFImage", "ScienceImage", "ReferenceImage", "read_fits", "normalise_filter",
            "HeaderAccess", "Keyword", "NoWCSWarning", "PIXEL_SELECTORS", "COORDS",

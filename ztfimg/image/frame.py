@@ -31,47 +31,14 @@ from ..products import ProductStore, content_key
 from ..validation import as_positions, as_sky
 from .header import HeaderAccess
 from .measure import Measurements
+from .selectors import normalise_coords, normalise_selector
 
-__all__ = ["ZTFImage", "PIXEL_SELECTORS", "COORDS"]
+__all__ = ["ZTFImage"]
 
 #: Header keywords that define a celestial WCS (TPV, SIP and TAN families).
 _WCS_KEY = re.compile(r"^(NAXIS\d?|WCSAXES|CTYPE\d|CRPIX\d|CRVAL\d|CUNIT\d|CDELT\d|CROTA\d|"
                       r"CD\d_\d|PC\d_\d|PV\d_\d+|[AB]P?_ORDER|[AB]P?_\d+_\d+|RADESYS|RADECSYS|"
                       r"EQUINOX|EPOCH|LONPOLE|LATPOLE|MJD-OBS|DATE-OBS)$")
-
-#: The pixel selectors of every method (``data=``), with their old spellings.
-PIXEL_SELECTORS = {"data": "data", "raw": "data", "datamasked": "datamasked",
-                   "masked": "datamasked", "dataclean": "dataclean", "clean": "dataclean",
-                   "background": "background", "back": "background", "rms": "rms"}
-
-#: The position systems of every method (``coords=``), with their old spellings.
-COORDS = {"pixels": "pixels", "pixel": "pixels", "xy": "pixels",
-          "sky": "sky", "radec": "sky", "world": "sky"}
-
-
-def normalise_selector(data):
-    """``'data'``, ``'datamasked'``, ``'dataclean'``, ``'background'`` or ``'rms'``.
-
-    Raises
-    ------
-    InvalidParameterError
-        For another name.
-    """
-    try:
-        return PIXEL_SELECTORS[data]
-    except (KeyError, TypeError):
-        raise InvalidParameterError(
-            f"data must be one of 'data', 'datamasked', 'dataclean', 'background', 'rms' "
-            f"or a 2-D array of the image's shape; got {data!r}") from None
-
-
-def normalise_coords(coords):
-    """``'pixels'`` or ``'sky'`` (aliases ``'pixel'``, ``'xy'``, ``'radec'``, ``'world'``)."""
-    try:
-        return COORDS[coords]
-    except (KeyError, TypeError):
-        raise InvalidParameterError(f"coords must be 'pixels' or 'sky'; got {coords!r}") from None
-
 
 class ZTFImage(HeaderAccess, Measurements):
     """One ZTF image (a quadrant): pixels, optional bit mask and header.
@@ -177,8 +144,9 @@ class ZTFImage(HeaderAccess, Measurements):
 
     @property
     def header(self):
-        """The image header (:class:`astropy.io.fits.Header`)."""
-        return self._header
+        """A copy of the image header (:class:`astropy.io.fits.Header`): editing it leaves
+        the frame as it is (values are read through the properties, e.g. ``magzp``)."""
+        return self._header.copy()
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -266,14 +234,20 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         return readonly(self._mask_owner(bits))
 
     def _mask_owner(self, bits):
+        """The boolean mask of ``bits`` (private). Only the detection selection, used by
+        every measurement, is kept; any other is made when asked (~10 ms a quadrant)."""
         def make():
             mask = self._mask_array()
+            bad = np.isfinite(self._pixels())
+            np.logical_not(bad, out=bad)          # one full-frame temporary
             if mask is None:
-                return ~np.isfinite(self._pixels())
+                return bad
             out = _bitmask.to_bool(mask, bits)
             if bits & _bitmask.ZTFBit.NAN:
-                out |= ~np.isfinite(self._pixels())
+                out |= bad
             return out
+        if int(bits) != int(_bitmask.DETECTION_BITS):
+            return make()
         return self._products.get("mask", int(bits), make)
 
     # ------------------------------------------------------------------ WCS and positions
@@ -281,14 +255,24 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
     def has_wcs(self) -> bool:
         """True when the header holds a usable celestial WCS."""
         try:
-            self.wcs  # noqa: B018
+            self._wcs()
         except HeaderKeywordError:
             return False
         return True
 
     @property
     def wcs(self):
-        """The image WCS (:class:`astropy.wcs.WCS`, TPV distortion included)."""
+        """A copy of the image WCS (:class:`astropy.wcs.WCS`, TPV distortion included).
+
+        Raises
+        ------
+        HeaderKeywordError
+            The header has no celestial WCS.
+        """
+        return self._wcs().deepcopy()
+
+    def _wcs(self):
+        """The parsed WCS, kept in the product store (private: never handed out)."""
         def make():
             from astropy.wcs import WCS, FITSFixedWarning
             if "CTYPE1" not in self._header or "CTYPE2" not in self._header:
@@ -322,7 +306,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         dec = np.full(xs.shape, np.nan)
         good = np.isfinite(xs) & np.isfinite(ys)
         if good.any():
-            ra[good], dec[good] = self.wcs.all_pix2world(xs[good], ys[good], 0)
+            ra[good], dec[good] = self._wcs().all_pix2world(xs[good], ys[good], 0)
         if scalar:
             return float(ra[0]), float(dec[0])
         return ra, dec
@@ -349,7 +333,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         y = np.full(ras.shape, np.nan)
         good = np.isfinite(ras) & np.isfinite(decs)
         if good.any():
-            x[good], y[good] = self.wcs.all_world2pix(ras[good], decs[good], 0, tolerance=1e-6,
+            x[good], y[good] = self._wcs().all_world2pix(ras[good], decs[good], 0, tolerance=1e-6,
                                                       maxiter=50, quiet=True)
         if scalar:
             return float(x[0]), float(y[0])
@@ -594,9 +578,10 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         def make():
             out = self.background.subtract(self._pixels())
             out[self._mask_owner(_bitmask.DETECTION_BITS)] = 0.0
-            bad = ~np.isfinite(out)
-            if bad.any():
-                out[bad] = 0.0
+            with np.errstate(invalid="ignore", over="ignore"):
+                total = out.sum(dtype=np.float64)
+            if not np.isfinite(total):            # checked without a full-frame temporary
+                out[~np.isfinite(out)] = 0.0
             return out
         return self._products.get("compute", self._bkg_version, make)
 

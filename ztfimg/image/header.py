@@ -90,7 +90,7 @@ class Keyword:
     def __get__(self, obj, objtype=None):
         if obj is None:
             return self
-        return read_keyword(obj.header, self.keys, cast=self.cast, default=self.default,
+        return read_keyword(obj._header, self.keys, cast=self.cast, default=self.default,
                             where=obj.filename)
 
 
@@ -101,7 +101,7 @@ def _pcolor(value: str) -> str:
 class HeaderAccess:
     """The header keywords of a ZTF frame as properties (mixed into the frame classes).
 
-    The host class provides ``header`` (an :class:`astropy.io.fits.Header`) and
+    The host class provides ``_header`` (its :class:`astropy.io.fits.Header`) and
     ``filename``.  One line per keyword, with its fallbacks and unit.
     """
 
@@ -132,12 +132,12 @@ class HeaderAccess:
 
     def get_value(self, key, default=None):
         """A header value by keyword, or ``default`` when absent."""
-        return self.header.get(key, default)
+        return self._header.get(key, default)
 
     @property
     def filtername(self) -> str:
         """Filter as ``'ztfg'``, ``'ztfr'`` or ``'ztfi'`` (from FILTER, else FILTERID/DBFID)."""
-        value = self.header.get("FILTER")
+        value = self._header.get("FILTER")
         if value is not None and str(value).strip():
             try:
                 return normalise_filter(value)
@@ -218,7 +218,7 @@ class HeaderAccess:
             FIXAPERS, an APCORn or APCORUNn is missing or malformed.
         """
         from ..aperture import apcor_table_from_header
-        return apcor_table_from_header(self.header)
+        return apcor_table_from_header(self._header)
 
     def get_apcor(self, diameter):
         """Aperture correction (mag) and its uncertainty for one of the IPAC diameters.

@@ -25,6 +25,7 @@ from .. import bitmask as _bitmask
 from .. import filenames as _filenames
 from ..errors import InvalidParameterError, MissingFileError
 from ..validation import as_annulus, as_radii
+from .selectors import normalise_selector
 
 __all__ = ["Measurements", "NoWCSWarning"]
 
@@ -88,7 +89,7 @@ class Measurements:
         """The extraction itself: ``(sources, segmentation or None)``, nothing stored."""
         from .. import sources as _src
         arr = self._named_data(data, compute=True)
-        sky_free = isinstance(data, str) and data in ("dataclean", "clean")
+        sky_free = isinstance(data, str) and normalise_selector(data) == "dataclean"
         df = _src.extract_sources(arr, thresh=thresh,
                                   err=self.background.globalrms if err is None else err,
                                   mask=self._mask_owner(_bitmask.DETECTION_BITS),
@@ -288,7 +289,7 @@ class Measurements:
 
     # ------------------------------------------------------------------ stamps
     def get_stamp(self, x, y, dx=23, dy=None, asarray=False, *, data="dataclean",
-                  coords="pixels"):
+                  coords="pixels", size=None):
         """Cutout(s) around position(s).
 
         Parameters
@@ -305,6 +306,8 @@ class Measurements:
             Which pixels (see the module doc); bad pixels are NaN in 'datamasked' and
             'dataclean' stamps.
         coords : {'pixels', 'sky'}, default 'pixels'
+        size : int, optional
+            Width and height at once (``size=23`` is ``dx=23, dy=23``).
 
         Returns
         -------
@@ -314,9 +317,10 @@ class Measurements:
             array). Parts outside the frame are NaN and flagged; never wrapped around.
         """
         from .. import stamps as _st
-        from .frame import normalise_selector
+        if size is not None:
+            dx = dy = size
         xs, ys, scalar, _ = self._positions(x, y, coords)
-        wcs = self.wcs if self.has_wcs else None
+        wcs = self._wcs() if self.has_wcs else None  # stamps take shifted copies
         mask = self._mask_owner(_bitmask.DETECTION_BITS)
         name = data if isinstance(data, np.ndarray) else normalise_selector(data)
         source = self._named_data(name, compute=True)
@@ -461,7 +465,7 @@ class Measurements:
         x, y : array_like or SkyCoord
             0-based pixels, or RA/Dec / SkyCoord with ``coords='sky'``.
         coords : {'pixels', 'sky'}, default 'pixels'
-        fit_radius : float, optional
+        fit_radius : float or Quantity, optional
             Radius of the fitted disc, pixels (default ``max(3, 1.5 FWHM)``).
         data : str or array, default 'datamasked'
             Pixels to fit. With ``fit_sky`` a local constant sky is fitted with the
@@ -482,9 +486,12 @@ class Measurements:
         """
         from ..psfphot import psf_photometry
         psf = self.psf
+        if fit_radius is not None:
+            fit_radius = float(as_radii(fit_radius, pixel_scale=self.pixel_scale,
+                                        name="fit_radius")[0][0])
         xs, ys, _, sky_in = self._positions(x, y, coords)
         arr = self._named_data(data, compute=True)
-        sky_free = isinstance(data, str) and data in ("dataclean", "clean")
+        sky_free = isinstance(data, str) and normalise_selector(data) == "dataclean"
         sky = None
         if not fit_sky:
             if not sky_free:
@@ -541,7 +548,7 @@ class Measurements:
         if title is None:
             parts = self._describe()
             title = " ".join(parts[:4]) if parts else None
-        return plotting.show_image(arr, ax=ax, scale=scale, wcs=self.wcs if wcs else None,
+        return plotting.show_image(arr, ax=ax, scale=scale, wcs=self._wcs() if wcs else None,
                                    overlay=overlay, colorbar=colorbar, title=title, **kwargs)
 
     def _extract_quietly(self):

@@ -157,12 +157,12 @@ class ReferenceImage(ZTFImage):
     def obsjd(self) -> float:
         """Reference images have no single epoch: OBSJD if present, else the midpoint of
         the co-added epochs (OBSJDST..OBSJDEN or JDSTART/JDEND), days."""
-        jd = read_keyword(self.header, ("OBSJD",), default=None)
+        jd = read_keyword(self._header, ("OBSJD",), default=None)
         if jd is not None:
             return jd
         for a, b in (("OBSJDST", "OBSJDEN"), ("JDSTART", "JDEND")):
-            ja = read_keyword(self.header, (a,), default=None)
-            jb = read_keyword(self.header, (b,), default=None)
+            ja = read_keyword(self._header, (a,), default=None)
+            jb = read_keyword(self._header, (b,), default=None)
             if ja is not None and jb is not None:
                 return 0.5 * (ja + jb)
         raise HeaderKeywordError("reference header has no OBSJD nor start/end epochs")
