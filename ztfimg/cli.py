@@ -100,7 +100,7 @@ def run_demo(outdir="ztfimg-demo", real=False, size=None, seed=0):
         t = t[t["x"].between(20, img.shape[1] - 21) & t["y"].between(20, img.shape[0] - 21)]
         ap = img.aperture_photometry(t["x"], t["y"], 5.0, apcor=True)
         ok = ap["aper_flag"].to_numpy() == 0
-        ratio_ap = np.median(ap["sum"].to_numpy()[ok] / t["flux"].to_numpy()[ok])
+        ratio_ap = np.median(ap["sum_apcor"].to_numpy()[ok] / t["flux"].to_numpy()[ok])
         pp = img.get_psf_photometry(t["x"], t["y"])
         okp = pp["psf_flag"].to_numpy() == 0
         ratio_psf = np.median(pp["flux"].to_numpy()[okp] / t["flux"].to_numpy()[okp])

@@ -3,7 +3,7 @@
 For each position the model ``data = a * P + b`` is fitted by weighted linear
 least squares over the pixels whose centre lies within ``fit_radius`` of the
 star, where ``P`` is the unit-scale PSF stamp (from a
-:class:`ztfimg.dao.DAOPhotReader`, or any object with ``get_psf_stamps`` and
+:class:`ztfimg.dao.DAOPhotPSF`, or any object with ``get_psf_stamps`` and
 ``flux_scale``), ``a`` the amplitude and ``b`` a local constant sky (or a
 fixed sky you give).  Weights are ``1 / (rms^2 + max(a P, 0) / gain)``: the
 fit is made once with the background noise alone, then repeated with the
@@ -99,7 +99,7 @@ def psf_photometry(data, x, y, psf, *, rms=None, gain=None, mask=None, fit_radiu
         0-based positions (pixels, x = column).  A scalar is used for every
         position of the other; arrays must have the same length.  A Series
         index is kept.
-    psf : DAOPhotReader
+    psf : DAOPhotPSF
         PSF model (anything with ``get_psf_stamps(x, y, size, frame_origin=)``,
         ``flux_scale`` and ``fwhm``).
     rms : None, float or 2-D array_like, optional
@@ -152,7 +152,7 @@ def psf_photometry(data, x, y, psf, *, rms=None, gain=None, mask=None, fit_radiu
 
     Examples
     --------
-    >>> psf = DAOPhotReader("ztf_..._sciimgdao.psf")                # doctest: +SKIP
+    >>> psf = DAOPhotPSF("ztf_..._sciimgdao.psf")                # doctest: +SKIP
     >>> tab = psf_photometry(img, xs, ys, psf, rms=9.5, gain=6.2)   # doctest: +SKIP
     """
     img = np.asarray(data)

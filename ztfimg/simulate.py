@@ -472,7 +472,7 @@ def simulate_quadrant(shape=(3080, 3072), seed=0, *, nstars=None, catalog=None, 
     gain, readnoise, saturation : float
         e-/DN, e-, DN.
     psf : object, optional
-        A PSF model with ``render(shape, x, y, flux)`` (e.g. :class:`ztfimg.dao.DAOPhotReader`)
+        A PSF model with ``render(shape, x, y, flux)`` (e.g. :class:`ztfimg.dao.DAOPhotPSF`)
         used instead of the Gaussian; it is written beside the frame by ``write``.
     defects : bool, default True
         Add a low-responsivity column, dead, noisy, NaN and spike pixels with their bits.

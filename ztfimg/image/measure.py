@@ -434,7 +434,7 @@ class Measurements:
             :meth:`set_psf` to attach one).
         """
         if self._psf is None:
-            from ..dao import DAOPhotReader
+            from ..dao import DAOPhotPSF
             if self._imagefile is None or not _filenames.is_ztf_filename(self._imagefile):
                 raise MissingFileError("this image has no ZTF file name to find its "
                                        "*_sciimgdao.psf beside; use set_psf(path or DAOPhotPSF)")
@@ -442,7 +442,7 @@ class Measurements:
             if not os.path.exists(path):
                 raise MissingFileError(f"no DAOPhot PSF file {path!r} beside the image; "
                                        "use set_psf(...) to attach one")
-            self._psf = DAOPhotReader(path)
+            self._psf = DAOPhotPSF(path)
         return self._psf
 
     def set_psf(self, psf):
@@ -452,8 +452,8 @@ class Measurements:
         -------
         self
         """
-        from ..dao import DAOPhotReader
-        self._psf = psf if isinstance(psf, DAOPhotReader) else DAOPhotReader(psf)
+        from ..dao import DAOPhotPSF
+        self._psf = psf if isinstance(psf, DAOPhotPSF) else DAOPhotPSF(psf)
         return self
 
     def get_psf_photometry(self, x, y=None, *, coords="pixels", fit_radius=None,
