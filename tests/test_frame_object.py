@@ -223,6 +223,8 @@ def test_background_maps_are_read_only(z):
         z.background.rms[0, 0] = 1.0
     with pytest.raises(ValueError):
         z.get_mask()[0, 0] = True
+    with pytest.raises(AttributeError):
+        z.background.globalrms = 0.0
 
 
 def _entry_points(sim):

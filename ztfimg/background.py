@@ -138,7 +138,7 @@ def _as_pair(value, name):
 class Background:
     """A sky background estimate: back and rms maps plus the parameters that made them.
 
-    Build it with :func:`estimate_background`; the attributes are read-only by convention.
+    Build it with :func:`estimate_background`; the attributes and the maps are read-only.
 
     Attributes
     ----------
@@ -169,12 +169,24 @@ class Background:
         self._rms = rms
         self._sep = _sep
         self._shape = tuple(shape) if shape is not None else np.shape(back)
-        self.globalback = float(globalback)
-        self.globalrms = float(globalrms)
-        self.box_size = tuple(box_size)
-        self.filter_size = tuple(filter_size)
-        self.fthresh = float(fthresh)
-        self.nmasked = int(nmasked)
+        self._globalback = float(globalback)
+        self._globalrms = float(globalrms)
+        self._box_size = tuple(int(v) for v in box_size)
+        self._filter_size = tuple(int(v) for v in filter_size)
+        self._fthresh = float(fthresh)
+        self._nmasked = int(nmasked)
+
+    # read-only: a frame keeps its backgrounds as products, so they must not be edited
+    globalback = property(lambda self: self._globalback,
+                          doc="Global sky level (median of the box values), data units.")
+    globalrms = property(lambda self: self._globalrms,
+                         doc="Global sky rms per pixel, data units.")
+    box_size = property(lambda self: self._box_size, doc="Box (mesh) size ``(ny, nx)``, pixels.")
+    filter_size = property(lambda self: self._filter_size,
+                           doc="Median filter size ``(ny, nx)``, in boxes.")
+    fthresh = property(lambda self: self._fthresh, doc="Median-filter threshold, data units.")
+    nmasked = property(lambda self: self._nmasked,
+                       doc="Number of pixels ignored (mask, non-finite values, source ellipses).")
 
     @property
     def back(self):
