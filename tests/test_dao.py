@@ -721,3 +721,267 @@ def test_analytic_only_psf(tmp_path):
     assert st[5, 5] == pytest.approx(4000.0 * analytic_profile("MOFFAT25", [1.6, 1.5, 0.01], 0, 0))
     np.testing.assert_allclose(back.get_psf(normed=False, inpixels=True), st)
     assert st[0, 0] == 0.0 and back.psf_radius == 5.0    # truncated beyond (npsf - 3)/4
+
+
+# --------------------------------------------------------------------------- #
+#  Where the model is defined: the fitted frame plus a margin                   #
+# --------------------------------------------------------------------------- #
+def test_valid_range_and_frame_margin(real_psfs):
+    from ztfimg.dao import DAOPhotPSF
+
+    psf = real_psfs[STEMS[0]]
+    assert DAOPhotPSF.frame_margin == 0.25 and psf.frame_margin == 0.25
+    assert psf.frame_size == (3071.0, 3079.0)
+    (x0, x1), (y0, y1) = psf.valid_range
+    assert (x0, x1, y0, y1) == (-767.75, 3838.75, -769.75, 3848.75)
+    # the spatial variables reach +-1.5 at the limits
+    np.testing.assert_allclose(psf.spatial_weights([x0, x1], [y0, y1]),
+                               [[1, -1.5, -1.5], [1, 1.5, 1.5]], atol=1e-12)
+    # an instance can widen its domain
+    wide = DAOPhotReader(psf_path(STEMS[0]))
+    wide.frame_margin = 1.0
+    assert wide.valid_range[0] == (-3071.0, 6142.0)
+    wide.get_psf_at(6000.0, 100.0)
+
+
+@pytest.mark.parametrize("xy", [(1e6, 1e6), (-1e6, 100.0), (100.0, 4000.0), (3839.0, 10.0),
+                                (-768.0, 10.0), (10.0, -770.0)])
+def test_single_position_beyond_the_frame_refused(real_psfs, xy):
+    psf = real_psfs[STEMS[1]]
+    x, y = xy
+    with pytest.raises(InvalidParameterError, match=r"outside the range.*x in \[-767.75, 3838.75\]"
+                                                    r".*y in \[-769.75, 3848.75\]") as info:
+        psf.get_psf_at(x, y)
+    msg = str(info.value)
+    assert f"x={x:g}" in msg and "frame_margin" in msg and "get_psf_stamps" in msg   # what to do
+    with pytest.raises(InvalidParameterError, match="outside the range"):
+        psf.get_psf(x=x, y=y)
+    with pytest.raises(InvalidParameterError, match="outside the range"):
+        psf.spatial_weights(x, y)
+    with pytest.raises(InvalidParameterError, match="outside the range"):
+        psf.total_flux(x, y)
+    with pytest.raises(InvalidParameterError, match="outside the range"):
+        psf.aperture_correction([2.0, 4.0], x, y)
+
+
+def test_single_position_at_the_limits_accepted(real_psfs):
+    psf = real_psfs[STEMS[1]]
+    (x0, x1), (y0, y1) = psf.valid_range
+    for x, y in [(x0, y0), (x1, y1), (x0, y1), (0.0, 0.0), (3071.0, 3079.0)]:
+        st = psf.get_psf_at(x, y)
+        assert np.all(np.isfinite(st)) and st.max() > 100
+    # the bug report: 1e6, 1e6 used to give pixel values of -2e4
+    with pytest.raises(InvalidParameterError):
+        psf.get_psf_at(1e6, 1e6)
+
+
+def test_get_psf_at_a_position(real_psfs):
+    psf = real_psfs[STEMS[0]]
+    a = psf.get_psf(x=812.0, y=2222.0, normed=False, inpixels=True)
+    b = psf.get_psf(psf.bright, psf.spatial_weights(812.0, 2222.0), normed=False, inpixels=True)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(a, psf.get_psf_at(812.0, 2222.0), rtol=1e-9, atol=1e-9)
+    with pytest.raises(InvalidParameterError, match="both x and y"):
+        psf.get_psf(x=1.0)
+    with pytest.raises(InvalidParameterError, match="not both"):
+        psf.get_psf(coefstruct=[1, 0, 0], x=1.0, y=1.0)
+    for bad in [dict(coef_base="abc"), dict(coefstruct=["a", 0, 0]), dict(coefstruct=None, x="a", y=1),
+                dict(coefstruct=[np.nan, 0, 0]), dict(coef_base=np.inf), dict(coefstruct=[1, 0])]:
+        with pytest.raises(InvalidParameterError):
+            psf.get_psf(**bad)
+
+
+def test_get_psf_at_bad_input(real_psfs):
+    psf = real_psfs[STEMS[0]]
+    for x, y in [("a", 1.0), (None, 1.0), (np.nan, 10.0), (10.0, np.inf), (True, 3.0)]:
+        with pytest.raises(InvalidParameterError):
+            psf.get_psf_at(x, y)
+    with pytest.raises(InvalidParameterError):
+        psf.get_psf_at([1.0, 2.0], [1.0, 2.0])
+    for size in (0, -3, 2.5, "23", 10**9, 1e9, True, "abc", [5]):
+        with pytest.raises(InvalidParameterError, match="size"):
+            psf.get_psf_at(100.0, 100.0, size=size)
+    assert psf.get_psf_at(100.0, 100.0, size=np.int64(7)).shape == (7, 7)
+    assert psf.get_psf_at(100.0, 100.0, size=9.0).shape == (9, 9)
+    with pytest.raises(ShapeMismatchError):
+        psf.spatial_weights([1.0, 2.0, 3.0], [1.0, 2.0])
+    with pytest.raises(InvalidParameterError):
+        psf.spatial_weights([1.0, np.nan], [1.0, 2.0], clamp=True)
+    with pytest.raises(InvalidParameterError, match="frame_origin"):
+        psf.get_psf_stamps(1.0, 1.0, frame_origin=5)
+    with pytest.raises(InvalidParameterError, match="frame_origin"):
+        psf.get_psf_stamps(1.0, 1.0, frame_origin=(np.nan, 0))
+    with pytest.raises(InvalidParameterError, match="chunk_size"):
+        psf.get_psf_stamps(1.0, 1.0, chunk_size="x")
+    for kw in [dict(radii="a"), dict(radii=[1.0, -1.0]), dict(radii=None), dict(radii=2.0, nphase=0),
+               dict(radii=2.0, nphase=2.5), dict(radii=2.0, nphase=10**6), dict(radii=2.0, x="a", y=1.0)]:
+        with pytest.raises(InvalidParameterError):
+            psf.curve_of_growth(**kw)
+    # a huge aperture holds the whole model, without a huge stamp
+    assert psf.curve_of_growth(1e9, nphase=1) == pytest.approx(1.0, abs=1e-7)
+
+
+def test_vectorised_paths_clamp_the_spatial_position(real_psfs):
+    """get_psf_stamps / render never extrapolate and never raise for off-frame stars."""
+    from ztfimg.dao import spatial_weights as module_weights
+
+    psf = real_psfs[STEMS[2]]
+    (x0, x1), (y0, y1) = psf.valid_range
+    # inside the range: exactly today's numbers
+    rng = np.random.default_rng(11)
+    xs, ys = rng.uniform(x0, x1, 200), rng.uniform(y0, y1, 200)
+    np.testing.assert_array_equal(psf.spatial_weights(xs, ys, clamp=True),
+                                  module_weights(xs, ys, 3, psf.xpsf, psf.ypsf))
+    np.testing.assert_array_equal(psf.spatial_weights(xs, ys), psf.spatial_weights(xs, ys, clamp=True))
+    # beyond it: the weights of the nearest valid position
+    np.testing.assert_array_equal(psf.spatial_weights([1e6, -1e9], [5e5, 100.0], clamp=True),
+                                  module_weights([x1, x0], [y1, 100.0], 3, psf.xpsf, psf.ypsf))
+    far, fx0, fy0 = psf.get_psf_stamps([1e6 + 0.25, -1e6 + 0.5], [1e6 + 0.5, 30.25], 15)
+    assert np.all(np.isfinite(far)) and far.min() > -0.01 * far.max()
+    # same sub-pixel phase, the spatial terms at the clamp point (via frame_origin)
+    ref_hi = psf.get_psf_stamps(0.25, 0.5, 15, frame_origin=(x1 - 0.25, y1 - 0.5))[0][0]
+    ref_lo = psf.get_psf_stamps(0.5, 30.25, 15, frame_origin=(x0 - 0.5, 0.0))[0][0]
+    np.testing.assert_allclose(far[0], ref_hi, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(far[1], ref_lo, rtol=1e-12, atol=1e-12)
+    assert fx0[0] == math.floor(1e6 + 0.75) - 7
+    # a cutout far from any frame: rendered like at the clamp point, finite
+    img_far = psf.render((40, 40), [20.3], [19.6], [1e5], frame_origin=(1e7, 1e7))
+    img_lim = psf.render((40, 40), [20.3], [19.6], [1e5], frame_origin=(x1 - 20.3 + 20.3, y1))
+    assert np.all(np.isfinite(img_far)) and img_far.sum() == pytest.approx(1e5, rel=0.02)
+    img_edge = psf.render((40, 40), [20.3], [19.6], [1e5], frame_origin=(x1 - 20.3, y1 - 19.6))
+    np.testing.assert_allclose(img_far, img_edge, rtol=1e-9, atol=1e-9)
+    assert img_lim.shape == (40, 40)
+    with pytest.raises(ShapeMismatchError):
+        psf.render((40, 40), [1.0, 2.0], [1.0, 2.0], [1.0, 2.0, 3.0])
+    with pytest.raises(InvalidParameterError):
+        psf.render((40, 40), [1.0], [1.0], ["a"])
+
+
+def test_photometry_of_off_frame_positions_is_flagged_not_raised(sim_psf):
+    rng = np.random.default_rng(5)
+    img, x, y, flux = simulate(sim_psf, rng, nside=4)
+    xs = np.r_[x[:3], 1e6, -1e9, np.inf]
+    ys = np.r_[y[:3], 1e6, 5.0, 3.0]
+    r = psf_photometry(img, xs, ys, sim_psf, rms=5.0, gain=GAIN)
+    assert len(r) == 6
+    assert np.all(np.isfinite(r.flux[:3]))
+    assert np.all(np.isnan(r.flux[3:])) and np.all(r.psf_flag[3:] & FLAGS["OFF_IMAGE"])
+    # a cutout whose frame_origin lies far beyond the PSF's frame: measured with the
+    # PSF of the nearest valid position, finite, no error
+    far = psf_photometry(img, x[:3], y[:3], sim_psf, rms=5.0, gain=GAIN, frame_origin=(1e7, -1e7))
+    assert np.all(np.isfinite(far.flux)) and np.all(far.psf_flag == 0)
+    np.testing.assert_allclose(far.flux, r.flux[:3], rtol=0.1)
+
+
+# --------------------------------------------------------------------------- #
+#  Parser: strict fields and bounded sizes                                      #
+# --------------------------------------------------------------------------- #
+@pytest.fixture(scope="module")
+def real_text():
+    with open(psf_path(STEMS[0])) as fh:
+        return fh.read()
+
+
+def replace_header_field(text, start, stop, value):
+    head, rest = text.split("\n", 1)
+    field = f"{value:>{stop - start}}"
+    assert len(field) == stop - start
+    return head[:start] + field + head[stop:] + "\n" + rest
+
+
+@pytest.mark.parametrize("start,stop,value,match", [
+    (9, 14, "  207", "expected 3 table.s. of 207x207"),                # allowed size, wrong line count
+    (9, 14, "  209", "NPSF=209.*at most 207"),
+    (9, 14, "99999", "NPSF=99999.*at most 207"),
+    (9, 14, "   48", "NPSF=48.*odd"),
+    (9, 14, "   -5", "NPSF=-5 is too small"),
+    (9, 14, "\u0664\u0667", "NPSF must be an integer"),      # Arabic-Indic '47'
+    (9, 14, "  4_7", "NPSF must be an integer"),
+    (19, 24, "   -3", "NEXP=-3"),
+    (19, 24, "99999", "NEXP=99999"),
+    (29, 38, "      nan", "cannot read a number.*PSFMAG"),
+    (29, 38, "      inf", "cannot read a number.*PSFMAG"),
+    (29, 38, " 1.0E+999", "PSFMAG=inf"),
+    (29, 38, "  -1000.0", "PSFMAG=-1000.0 must be a finite number within -100"),
+    (29, 38, "  \uff11\uff13.4", "cannot read a number.*PSFMAG"),   # fullwidth digits
+    (38, 53, "       1.0E+300", "BRIGHT=1e\\+300"),
+    (38, 53, "            NaN", "cannot read a number.*BRIGHT"),
+    (53, 62, "      inf", "cannot read a number.*XPSF"),
+    (53, 62, "  1.0E+99", "XPSF=1e\\+99 must be > 0 and < 1e\\+07"),
+    (53, 62, "   -100.0", "XPSF, YPSF must be > 0"),
+    (62, 71, "      0.0", "XPSF, YPSF must be > 0"),
+])
+def test_bad_header_values(real_text, start, stop, value, match):
+    with pytest.raises(PSFFileError, match=match):
+        DAOPhotReader.from_string(replace_header_field(real_text, start, stop, value))
+
+
+@pytest.mark.parametrize("old,new,match", [
+    ("1.515331E+00", "0.000000E+00", "half width P1=0.0 must be >= 1e-06"),
+    ("1.515331E+00", "-1.51533E+00", "half width P1=-1.51533 must be >= 1e-06"),
+    ("1.547476E+00", "1.000000E-99", "half width P2=1e-99"),
+    ("1.547476E+00", "         nan", "cannot read a number"),
+    ("1.547476E+00", "1.00000E+999", "analytic parameter P2=inf"),
+    ("-1.287123E-02", " 1.000000E+99", "table 1, row 1, column 18 holds 1e\\+99"),
+    ("-1.287123E-02", "  1.00000+300", "table 1, row 1, column 18 holds 1e\\+300"),
+    ("-1.287123E-02", " 1.00000E+400", "table 1, row 1, column 18 holds inf"),
+    ("-1.287123E-02", "          NaN", "cannot read a number"),
+    ("-1.287123E-02", "     Infinity", "cannot read a number"),
+    ("-1.287123E-02", "-1.28_123E-02", "cannot read a number: unexpected character '_'"),
+    ("-1.287123E-02", "-1.\u066287123E-02", "cannot read a number"),
+    ("-1.287123E-02", "-1.287\x0c23E-02", "cannot read a number|found 1107 lines"),
+])
+def test_bad_values_in_the_body(real_text, old, new, match):
+    assert len(old) == len(new) and old in real_text
+    with pytest.raises(PSFFileError, match=match):
+        DAOPhotReader.from_string(real_text.replace(old, new, 1))
+
+
+def test_parser_input_types_and_line_ends(real_text):
+    ref = DAOPhotReader.from_string(real_text)
+    as_bytes = DAOPhotReader.from_string(real_text.encode("ascii"))
+    np.testing.assert_array_equal(as_bytes.tables, ref.tables)
+    crlf = DAOPhotReader.from_string(real_text.replace("\n", "\r\n"))
+    np.testing.assert_array_equal(crlf.tables, ref.tables)
+    # a non-ASCII byte is corruption, reported as such
+    with pytest.raises(PSFFileError):
+        DAOPhotReader.from_string(real_text.encode("ascii").replace(b"1.515331", b"1.5\xe93", 1))
+    # a Unicode line break inside a line is not a line end (str.splitlines would split)
+    with pytest.raises(PSFFileError):
+        DAOPhotReader.from_string(real_text.replace(" 0.000000E+00", "\u2028.000000E+00", 1))
+    for bad in (None, 42, ["a"]):
+        with pytest.raises(InvalidParameterError, match="str"):
+            parse_psf_string(bad)
+    # the D exponent and the exponent-without-E form still read
+    text = real_text.replace("-1.287123E-02", "-1.287123D-02", 1)
+    assert DAOPhotReader.from_string(text).tables[0, 0, 17] == -1.287123e-02
+
+
+def test_npsf_limit_bounds_memory():
+    """NEXP=0 needs no table lines, so only the NPSF bound stops a tiny file from asking for
+    a 50000-pixel default stamp (20 GB)."""
+    from ztfimg.dao.fileformat import MAX_NPSF
+
+    assert MAX_NPSF == 207
+    text = small_psf_text(npsf=5, nexp=0)
+    ok = DAOPhotReader.from_string(text)
+    assert ok.get_psf_at(ok.xpsf, ok.ypsf).shape == (3, 3)
+    big = text.replace("    5    2    0", "99999    2    0", 1)
+    with pytest.raises(PSFFileError, match="NPSF=99999"):
+        DAOPhotReader.from_string(big)
+    edge = DAOPhotReader.from_string(text.replace("    5    2    0", "  207    2    0", 1))
+    assert edge.get_psf_at(100.0, 100.0).shape == (103, 103)
+
+
+def test_from_arrays_bad_values():
+    t = np.zeros((3, 11, 11))
+    for kw in [dict(psfmag="abc"), dict(psfmag=None), dict(bright=[1, 2]), dict(xpsf="x"),
+               dict(psfmag=np.nan), dict(psfmag=1e4), dict(bright=np.inf), dict(xpsf=np.inf),
+               dict(ypsf=True)]:
+        args = dict(dict(psfmag=13.0, bright=1.0), **kw)
+        with pytest.raises(InvalidParameterError):
+            DAOPhotReader.from_arrays("GAUSSIAN", [1, 1], t, **args)
+    for params, tables in [([0.0, 1.0], t), ([1.0, -1.0], t), (["a", 1], t), ([1, 1], "tables"),
+                           ([1, 1], np.zeros((1, 209, 209))), ([1, 1], t + 1e300), (None, t)]:
+        with pytest.raises(InvalidParameterError):
+            DAOPhotReader.from_arrays("GAUSSIAN", params, tables, psfmag=13.0, bright=1.0)

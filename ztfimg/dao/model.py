@@ -29,6 +29,22 @@ Public positions are **0-based**, x = column, y = row (``data[y, x]``), the
 centre of the first pixel is (0, 0).  The file's ``XPSF``/``YPSF`` and the
 spatial variables are 1-based; the conversion is done here.
 
+Where the model is defined
+--------------------------
+The spatial terms are polynomials fitted on one frame: 0-based ``x`` from 0 to
+``2*xpsf`` (``X`` from -1 to 1), the same for y.  Beyond it they extrapolate
+wildly (pixel values of -2e4 a million pixels away).  The model is evaluated
+within the frame plus a margin of :attr:`DAOPhotPSF.frame_margin` (a quarter)
+of the frame size on each side, :attr:`DAOPhotPSF.valid_range`: single-position
+evaluations (:meth:`~DAOPhotPSF.get_psf_at`, :meth:`~DAOPhotPSF.get_psf` with a
+position, :meth:`~DAOPhotPSF.spatial_weights`, the aperture quantities) refuse a
+position beyond it with :class:`~ztfimg.errors.InvalidParameterError`; the
+vectorised paths used by photometry and rendering
+(:meth:`~DAOPhotPSF.get_psf_stamps`, :meth:`~DAOPhotPSF.render`) evaluate the
+spatial terms at the position clamped into that range (positions inside it are
+unchanged), so that they never raise for an off-frame star
+(:func:`ztfimg.psfphot.psf_photometry` flags off-image stars).
+
 This module holds the model's data, constructors, properties, single-star
 evaluation (``get_psf_at``, the ``get_psf`` compositions), forced photometry and
 file output.  The rest is mixed in from one module per concern: vectorised
@@ -52,15 +68,39 @@ import os
 
 import numpy as np
 
-from ..errors import InvalidParameterError
+from ..errors import InvalidParameterError, ShapeMismatchError
 from .apertures import _AperturesMixin
-from .fileformat import format_psf_string, parse_psf_string, read_psf_file, write_psf_file
+from .fileformat import (_model_value_problem, format_psf_string, parse_psf_string,
+                         read_psf_file, write_psf_file)
 from .plotting import _PlottingMixin
 from .profiles import _VALID_NEXP, PROFILES, analytic_profile, spatial_weights
 from .rendering import _RenderingMixin
 from .synthetic import _SyntheticMixin
 
 __all__ = ["DAOPhotPSF", "DAOPhotReader"]
+
+
+def _float_array(value, name, expected):
+    """``value`` as a new float ndarray, or InvalidParameterError saying what was expected."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise InvalidParameterError(f"{name} must be {expected}, found {type(value).__name__} "
+                                    f"{value!r:.60}")
+    try:
+        return np.array(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(f"{name} must be {expected} of numbers; {exc}") from None
+
+
+def _float_scalar(value, name):
+    """``value`` as a Python float (a real number, not bool), or InvalidParameterError."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or value is None or np.ndim(value) != 0:
+        raise InvalidParameterError(f"{name} must be one real number, found "
+                                    f"{type(value).__name__} {value!r:.60}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"{name} must be one real number, found "
+                                    f"{type(value).__name__} {value!r:.60}") from None
 
 
 # ============================================================================ #
@@ -103,6 +143,11 @@ class DAOPhotPSF(_RenderingMixin, _AperturesMixin, _SyntheticMixin, _PlottingMix
         Look-up tables indexed ``[k, y, x]`` (DN, half-pixel sampling).
     filename : str or None
         Source file, if any.
+    frame_margin : float
+        Class attribute, 0.25: how far beyond the fitted frame (``0 .. 2*xpsf``,
+        ``0 .. 2*ypsf``, 0-based) the model may be evaluated, as a fraction of the
+        frame size on each side; see :attr:`valid_range`.  Set it on an instance
+        (or a subclass) to widen or narrow the domain.
 
     Raises
     ------
@@ -132,6 +177,10 @@ class DAOPhotPSF(_RenderingMixin, _AperturesMixin, _SyntheticMixin, _PlottingMix
     >>> psf.fwhm                                                  # doctest: +SKIP
     3.06
     """
+
+    #: Margin beyond the fitted frame, as a fraction of the frame size on each side, within
+    #: which the model may be evaluated (see :attr:`valid_range`).
+    frame_margin = 0.25
 
     def __init__(self, psffile):
         self._setup(**read_psf_file(psffile))
@@ -205,15 +254,17 @@ class DAOPhotPSF(_RenderingMixin, _AperturesMixin, _SyntheticMixin, _PlottingMix
         Raises
         ------
         InvalidParameterError
-            Inconsistent values.
+            Inconsistent or non-numeric values, or values the model cannot be
+            evaluated with (the limits of :func:`~ztfimg.dao.parse_psf_string`:
+            NPSF <= 207, finite numbers below 1e99, half widths >= 1e-6 px ...).
         """
         label = str(label).upper().strip()
         if label not in PROFILES:
             raise InvalidParameterError(f"unknown profile {label!r}; expected one of {', '.join(PROFILES)}")
-        params = np.asarray(params, dtype=float).ravel()
+        params = _float_array(params, "params", "a sequence of numbers").ravel()
         if params.size != PROFILES[label]:
             raise InvalidParameterError(f"{label} needs {PROFILES[label]} parameters, got {params.size}")
-        tables = np.asarray(tables, dtype=float)
+        tables = _float_array(tables, "tables", "an array of shape (nexp, npsf, npsf)")
         if tables.ndim == 2:
             tables = tables[None]
         if tables.ndim != 3 or tables.shape[1] != tables.shape[2] or tables.shape[1] % 2 == 0 \
@@ -224,12 +275,19 @@ class DAOPhotPSF(_RenderingMixin, _AperturesMixin, _SyntheticMixin, _PlottingMix
             raise InvalidParameterError(f"number of tables must be one of {_VALID_NEXP}, got {tables.shape[0]}")
         if not (np.all(np.isfinite(tables)) and np.all(np.isfinite(params))):
             raise InvalidParameterError("params and tables must be finite")
+        psfmag, bright, xpsf, ypsf = (_float_scalar(v, name) for v, name in
+                                      ((psfmag, "psfmag"), (bright, "bright"),
+                                       (xpsf, "xpsf"), (ypsf, "ypsf")))
         if not (xpsf > 0 and ypsf > 0):
             raise InvalidParameterError(f"xpsf, ypsf must be > 0, got {xpsf}, {ypsf}")
+        problem = _model_value_problem(label, tables.shape[1], params, psfmag, bright, xpsf,
+                                       ypsf, tables)
+        if problem:
+            raise InvalidParameterError(f"from_arrays: {problem}")
         obj = cls.__new__(cls)
         obj._setup(label=label, npsf=tables.shape[1], npar=params.size, nexp=tables.shape[0],
-                   nfrac=0, psfmag=float(psfmag), bright=float(bright), xpsf=float(xpsf),
-                   ypsf=float(ypsf), params=params, tables=tables)
+                   nfrac=0, psfmag=psfmag, bright=bright, xpsf=xpsf, ypsf=ypsf, params=params,
+                   tables=tables)
         obj.filename = None
         return obj
 
@@ -318,19 +376,83 @@ class DAOPhotPSF(_RenderingMixin, _AperturesMixin, _SyntheticMixin, _PlottingMix
     # ------------------------------------------------------------------ #
     #  Evaluation                                                          #
     # ------------------------------------------------------------------ #
-    def spatial_weights(self, x, y):
+    @property
+    def frame_size(self):
+        """tuple of float: ``(2*xpsf, 2*ypsf)``, extent (pixels) of the frame the model was fitted on."""
+        return 2.0 * self.xpsf, 2.0 * self.ypsf
+
+    @property
+    def valid_range(self):
+        """tuple: ``((xmin, xmax), (ymin, ymax))``, 0-based positions where the model is defined.
+
+        The fitted frame ``0 .. 2*xpsf`` (spatial variable ``X`` from -1 to 1) widened by
+        :attr:`frame_margin` times its size on each side: ``-767.75 .. 3838.75`` in x and
+        ``-769.75 .. 3848.75`` in y for a ZTF quadrant (``|X|, |Y| <= 1.5``).
+        """
+        m = float(self.frame_margin)
+        fx, fy = self.frame_size
+        return (-m * fx, (1.0 + m) * fx), (-m * fy, (1.0 + m) * fy)
+
+    def _check_position(self, x, y, func):
+        """InvalidParameterError unless the (arrays of) positions lie in :attr:`valid_range`."""
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        (x0, x1), (y0, y1) = self.valid_range
+        good = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)     # False for NaN
+        if not np.all(good):
+            bx, by = np.broadcast_arrays(x, y)
+            i = int(np.flatnonzero(~np.broadcast_to(good, bx.shape).ravel())[0])
+            px, py = float(bx.ravel()[i]), float(by.ravel()[i])
+            fx, fy = self.frame_size
+            raise InvalidParameterError(
+                f"{func}: position (x={px:g}, y={py:g}) is outside the range where this PSF "
+                f"model is defined: x in [{x0:g}, {x1:g}], y in [{y0:g}, {y1:g}] (0-based "
+                f"pixels: the {fx:g} x {fy:g} pixel frame it was fitted on, centre "
+                f"({self.xpsf:g}, {self.ypsf:g}), plus a margin of frame_margin="
+                f"{self.frame_margin:g} of its size). Its spatial terms cannot be "
+                "extrapolated further. Pass a position on the frame (with frame_origin for a "
+                "cutout); get_psf_stamps and render evaluate out-of-range positions at the "
+                "nearest valid one.")
+
+    def spatial_weights(self, x, y, *, clamp=False):
         """Spatial weights of the tables at 0-based frame positions.
 
         Parameters
         ----------
         x, y : array_like
-            0-based frame positions (pixels).
+            0-based frame positions (pixels), finite.
+        clamp : bool, optional
+            False (default): positions beyond :attr:`valid_range` are refused.
+            True: they are evaluated at the nearest position of that range
+            (positions inside it are unchanged), as :meth:`get_psf_stamps` does.
 
         Returns
         -------
         ndarray, shape ``(..., nexp)``
             See :func:`~ztfimg.dao.profiles.spatial_weights`.
+
+        Raises
+        ------
+        InvalidParameterError
+            Non-numeric or non-finite positions, or (unless ``clamp``) a position
+            beyond :attr:`valid_range`.
+        ShapeMismatchError
+            ``x`` and ``y`` do not broadcast together.
         """
+        x = _float_array(x, "x", "a number or an array")
+        y = _float_array(y, "y", "a number or an array")
+        try:
+            x, y = np.broadcast_arrays(x, y)
+        except ValueError:
+            raise ShapeMismatchError(f"spatial_weights: x has shape {x.shape} and y {y.shape}; "
+                                     "give arrays of the same shape (or a number)") from None
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            raise InvalidParameterError("spatial_weights: positions must be finite numbers, "
+                                        "found NaN or inf; pass finite 0-based positions")
+        if clamp:
+            (x0, x1), (y0, y1) = self.valid_range
+            x, y = np.clip(x, x0, x1), np.clip(y, y0, y1)
+        else:
+            self._check_position(x, y, "spatial_weights")
         return spatial_weights(x, y, self.nexp, self.xpsf, self.ypsf)
 
     def analytic(self, dx, dy):
@@ -370,10 +492,17 @@ class DAOPhotPSF(_RenderingMixin, _AperturesMixin, _SyntheticMixin, _PlottingMix
         Raises
         ------
         InvalidParameterError
-            Non-finite position or bad size.
+            Non-numeric or non-finite position, a position beyond
+            :attr:`valid_range` (the frame the model was fitted on plus
+            :attr:`frame_margin`), or a bad size.
         """
         if not (np.ndim(x) == 0 and np.ndim(y) == 0):
             raise InvalidParameterError("get_psf_at takes one position; use get_psf_stamps for many")
+        x, y = _float_scalar(x, "x"), _float_scalar(y, "y")
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise InvalidParameterError(f"get_psf_at: the position must be finite, got "
+                                        f"({x}, {y}); pass a 0-based frame position")
+        self._check_position(x, y, "get_psf_at")
         stamp = self.get_psf_stamps(x, y, size)[0][0]
         if normalize:
             total = stamp.sum()
@@ -382,7 +511,8 @@ class DAOPhotPSF(_RenderingMixin, _AperturesMixin, _SyntheticMixin, _PlottingMix
             stamp = stamp / total
         return stamp
 
-    def get_psf(self, coef_base=None, coefstruct=None, normed=True, inpixels=False):
+    def get_psf(self, coef_base=None, coefstruct=None, normed=True, inpixels=False, *,
+                x=None, y=None):
         """PSF as a linear combination of the base profile and the tables.
 
         Kept for compatibility with the first ztfimg (``get_psf(coef_base,
@@ -393,8 +523,8 @@ class DAOPhotPSF(_RenderingMixin, _AperturesMixin, _SyntheticMixin, _PlottingMix
         coef_base : float, optional
             Multiplier of the analytic profile ``A`` (default :attr:`bright`).
         coefstruct : sequence of float, optional
-            One weight per table (default the frame-centre weights ``[1, 0, 0...]``;
-            use :meth:`spatial_weights` for a position).
+            One weight per table (default the frame-centre weights ``[1, 0, 0...]``,
+            or those of the position ``x, y``).
         normed : bool, optional
             Divide by the sum of the returned array (default True).
         inpixels : bool, optional
@@ -405,19 +535,44 @@ class DAOPhotPSF(_RenderingMixin, _AperturesMixin, _SyntheticMixin, _PlottingMix
             ``s = 2*ceil(psf_radius)+1``, star at the centre of pixel ``s//2``
             (table values at the pixel centres, model truncated at
             :attr:`psf_radius`).
+        x, y : float, optional
+            Keyword only: a 0-based frame position whose spatial weights
+            (:meth:`spatial_weights`) are used as ``coefstruct``; it must lie in
+            :attr:`valid_range`.  Give both or neither, and no ``coefstruct``.
 
         Returns
         -------
         ndarray
+
+        Raises
+        ------
+        InvalidParameterError
+            Non-numeric or non-finite coefficients, ``coefstruct`` of the wrong
+            length, a position beyond :attr:`valid_range`, or ``normed`` with a
+            model summing to <= 0.
         """
-        cb = self.bright if coef_base is None else float(coef_base)
+        cb = self.bright if coef_base is None else _float_scalar(coef_base, "coef_base")
+        if (x is None) != (y is None):
+            raise InvalidParameterError("get_psf: give both x and y (a frame position) or neither")
+        if x is not None:
+            if coefstruct is not None:
+                raise InvalidParameterError("get_psf: give either coefstruct or a position x, y, "
+                                            "not both")
+            x, y = _float_scalar(x, "x"), _float_scalar(y, "y")
+            if not (math.isfinite(x) and math.isfinite(y)):
+                raise InvalidParameterError(f"get_psf: the position must be finite, got ({x}, {y})")
+            self._check_position(x, y, "get_psf")
+            coefstruct = self.spatial_weights(x, y)
         if coefstruct is None:
             coefstruct = np.zeros(self.nexp)
             if self.nexp:
                 coefstruct[0] = 1.0
-        coefstruct = np.asarray(coefstruct, dtype=float).ravel()
+        coefstruct = _float_array(coefstruct, "coefstruct", f"{self.nexp} weights").ravel()
         if coefstruct.size != self.nexp:
             raise InvalidParameterError(f"coefstruct needs {self.nexp} values, got {coefstruct.size}")
+        if not (math.isfinite(cb) and np.all(np.isfinite(coefstruct))):
+            raise InvalidParameterError(f"get_psf: coef_base and coefstruct must be finite, got "
+                                        f"{cb} and {coefstruct.tolist()}")
         tabsum = np.tensordot(coefstruct, self.tables, axes=1) if self.nexp else 0.0
         if not inpixels:
             u = (np.arange(self.npsf) - self.centre_index) / 2.0

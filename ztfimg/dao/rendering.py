@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from ..errors import InvalidParameterError
-from ..validation import as_positions
+from ..validation import as_per_position, as_positions
 from .profiles import _gauss_pixel_1d, keys_cubic_weights
 
 __all__ = []
@@ -36,6 +36,28 @@ def _as_positions(x, y, name="x, y"):
     """1-D float arrays of positions by the package's one rule (:mod:`ztfimg.validation`)."""
     xs, ys, _ = as_positions(x, y, name=name)
     return xs, ys
+
+
+def _as_origin(frame_origin):
+    """``frame_origin`` as two finite floats, or InvalidParameterError."""
+    try:
+        ox, oy = (float(v) for v in frame_origin)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"frame_origin must be two numbers (x, y), the 0-based frame "
+                                    f"position of the array's pixel (0, 0); got "
+                                    f"{frame_origin!r:.80}") from None
+    if not (math.isfinite(ox) and math.isfinite(oy)):
+        raise InvalidParameterError(f"frame_origin must be finite, got {frame_origin!r}")
+    return ox, oy
+
+
+def _as_chunk(chunk_size):
+    try:
+        chunk = int(chunk_size)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidParameterError(f"chunk_size must be a positive integer, got "
+                                    f"{chunk_size!r:.60}") from None
+    return max(chunk, 1)
 
 
 class _RenderingMixin:
@@ -103,6 +125,16 @@ class _RenderingMixin:
         chunk_size : int, optional
             Stars processed per batch (memory control, default 2000).
 
+        Notes
+        -----
+        The spatial terms are evaluated at the frame position clamped into
+        :attr:`~ztfimg.dao.model.DAOPhotPSF.valid_range` (the fitted frame plus
+        :attr:`~ztfimg.dao.model.DAOPhotPSF.frame_margin`): a star beyond it gets
+        the PSF of the nearest position where the model is defined, never an
+        extrapolation, and never an error, so that photometry of a list with
+        off-frame stars goes through (:func:`ztfimg.psfphot.psf_photometry` flags
+        them).  Positions inside the range are not changed.
+
         Returns
         -------
         stamps : ndarray, shape (n, size, size)
@@ -114,19 +146,22 @@ class _RenderingMixin:
         Raises
         ------
         InvalidParameterError
-            Non-finite positions or bad size.
+            Non-finite positions, bad size, ``frame_origin`` or ``chunk_size``, or
+            a model that evaluates to non-finite values (impossible for values
+            the parser or :meth:`from_arrays` accept).
         """
         x, y = _as_positions(x, y)
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
             raise InvalidParameterError("get_psf_stamps: positions must be finite")
         size = self._check_size(size)
-        ox, oy = (float(v) for v in frame_origin)
+        ox, oy = _as_origin(frame_origin)
+        chunk_size = _as_chunk(chunk_size)
         x0 = np.floor(x + 0.5).astype(np.int64) - size // 2
         y0 = np.floor(y + 0.5).astype(np.int64) - size // 2
         out = np.empty((x.size, size, size))
         ar = np.arange(size)
         r2max = self.psf_radius ** 2
-        for s in range(0, x.size, max(int(chunk_size), 1)):
+        for s in range(0, x.size, chunk_size):
             sl = slice(s, s + chunk_size)
             dxs = (x0[sl, None] + ar) - x[sl, None]          # (n, size)
             dys = (y0[sl, None] + ar) - y[sl, None]
@@ -138,26 +173,42 @@ class _RenderingMixin:
             else:
                 model = self.analytic(dxs[:, None, :], dys[:, :, None])
             if self.nexp:
-                coef = self.spatial_weights(x[sl] + ox, y[sl] + oy)      # (n, nexp)
+                coef = self.spatial_weights(x[sl] + ox, y[sl] + oy, clamp=True)  # (n, nexp)
                 wy = self._taps(dys[:, 0], size)                          # (n, ntap)
                 wx = self._taps(dxs[:, 0], size)
                 A = coef[:, :, None, None] * wy[:, None, :, None] * wx[:, None, None, :]
                 model += (A.reshape(A.shape[0], -1) @ self._table_grid(size)).reshape(model.shape)
             r2 = dys[:, :, None] ** 2 + dxs[:, None, :] ** 2
             model[r2 > r2max] = 0.0
+            if not np.all(np.isfinite(model)):
+                raise InvalidParameterError(
+                    f"the PSF model {self.label}({', '.join(f'{p:g}' for p in self.params)}) "
+                    f"with BRIGHT={self.bright:g} evaluates to non-finite values; its values "
+                    "are outside what the profile can be evaluated with: check the .psf file "
+                    "or the values given to from_arrays")
             out[sl] = model
         return out, x0, y0
+
+    #: Largest stamp side accepted (pixels): far beyond any PSF radius DAOPHOT allows (51 px).
+    _MAX_SIZE = 1001
 
     def _check_size(self, size):
         if size is None:
             return 2 * int(math.ceil(self.psf_radius)) + 1
+        if isinstance(size, (bool, np.bool_)):
+            size = None
         try:
-            size = int(size)
-        except (TypeError, ValueError):
-            raise InvalidParameterError(f"size must be a positive integer, got {size!r}") from None
-        if size < 1:
-            raise InvalidParameterError(f"size must be a positive integer, got {size}")
-        return size
+            isize = int(size)
+            if isize != size:
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidParameterError(f"size must be a positive integer (pixels), got "
+                                        f"{size!r:.60}") from None
+        if not 1 <= isize <= self._MAX_SIZE:
+            raise InvalidParameterError(f"size must be a positive integer up to {self._MAX_SIZE} "
+                                        f"pixels, got {isize}; the model is zero beyond "
+                                        f"{self.psf_radius:g} pixels from the star")
+        return isize
 
     def render(self, shape, x, y, flux, *, size=None, frame_origin=(0.0, 0.0), chunk_size=2000):
         """Draw stars into a new image.
@@ -177,12 +228,23 @@ class _RenderingMixin:
             Stamp side (default ``2*ceil(psf_radius) + 1``).
         frame_origin : tuple of float, optional
             Frame position of pixel (0, 0), for the spatial variation (default (0, 0)).
+            Stars beyond the model's :attr:`~ztfimg.dao.model.DAOPhotPSF.valid_range`
+            are drawn with the PSF of the nearest valid position (see
+            :meth:`get_psf_stamps`).
         chunk_size : int, optional
             Stars per batch (default 2000).
 
         Returns
         -------
         ndarray of float64, shape ``shape``
+
+        Raises
+        ------
+        InvalidParameterError
+            Bad ``shape``, non-numeric positions or fluxes, bad ``size``,
+            ``frame_origin`` or ``chunk_size``.
+        ShapeMismatchError
+            ``x``, ``y`` and ``flux`` arrays of different lengths.
         """
         try:
             ny, nx = (int(v) for v in shape)
@@ -191,15 +253,17 @@ class _RenderingMixin:
         if ny < 1 or nx < 1:
             raise InvalidParameterError(f"shape must be positive, got {shape!r}")
         x, y = _as_positions(x, y)
-        flux = np.broadcast_to(np.asarray(flux, dtype=float), x.shape)
+        flux = as_per_position(flux, x.size, name="flux")
         size = self._check_size(size)
+        _as_origin(frame_origin)
+        chunk_size = _as_chunk(chunk_size)
         h = size // 2
         ok = (np.isfinite(x) & np.isfinite(y) & np.isfinite(flux)
               & (x > -h - 1) & (x < nx + h) & (y > -h - 1) & (y < ny + h))
         x, y, flux = x[ok], y[ok], flux[ok]
         ar = np.arange(size)
         idx_parts, w_parts = [], []
-        for s in range(0, x.size, max(int(chunk_size), 1)):
+        for s in range(0, x.size, chunk_size):
             sl = slice(s, s + chunk_size)
             st, x0, y0 = self.get_psf_stamps(x[sl], y[sl], size, frame_origin=frame_origin)
             st *= (flux[sl] / self.flux_scale)[:, None, None]
