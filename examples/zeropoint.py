@@ -14,9 +14,9 @@ import numpy as np
 
 from ztfimg import refcat, simulate
 
-# the cache is tiled (HEALPix, ~0.9 deg tiles): a tile is only complete if the catalogue
-# covers it whole, so simulate the sky well beyond the frame
-RADIUS = 2.0
+# ingest says which cone the catalogue covers completely: any cone inside it (here the
+# frame's, ~0.5 deg for 2048 px) is then served offline from the cache
+RADIUS = 0.8
 ps1 = simulate.ps1_like_catalog(55.0608, 33.35, RADIUS, int(16000 * np.pi * RADIUS**2), seed=1)
 frame = simulate.simulate_quadrant(shape=(2048, 2048), seed=1, catalog=ps1, magzp=26.21, clrcoeff=0.07)
 img = frame.to_image()

@@ -12,7 +12,6 @@ are also blocked.
 import multiprocessing as mp
 import os
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -537,20 +536,23 @@ def test_ingest_then_offline(tmp_path, kind):
         data = tmp_path / "mine.fits"
         Table.from_pandas(viz).write(data)
     cache = tmp_path / "cache"
-    written = refcat.ingest(data, "gaiadr3", cache_dir=cache)
+    written = refcat.ingest(data, "gaiadr3", region=(RA0, DEC0, 1.0), cache_dir=cache)
     assert len(written) >= 1 and all(p.exists() for p in written)
     got = refcat.get_catalog("gaia", RA0, DEC0, 0.4, cache_dir=cache, offline=True)
     assert_same_catalog(got, expected_cone(truth, RA0, DEC0, 0.4), "source_id")
 
 
-def test_ingest_region_writes_only_complete_tiles(tmp_path):
+def test_ingest_region_serves_its_whole_cone(tmp_path):
     truth = make_ps1_truth(RA0, DEC0, 2.0, 3000)
     written = refcat.ingest(truth, "ps1", region=(RA0, DEC0, 2.0), cache_dir=tmp_path)
     assert written
     inside = refcat.get_catalog("ps1", RA0, DEC0, 0.2, cache_dir=tmp_path, offline=True)
     assert_same_catalog(inside, expected_cone(truth, RA0, DEC0, 0.2), "objid")
-    with pytest.raises(OfflineError):  # tiles at the edge of the region were not written
-        refcat.get_catalog("ps1", RA0, DEC0, 1.95, cache_dir=tmp_path, offline=True)
+    # the edge tiles are partial tiles that know they hold the region's cone
+    edge = refcat.get_catalog("ps1", RA0, DEC0, 1.95, cache_dir=tmp_path, offline=True)
+    assert_same_catalog(edge, expected_cone(truth, RA0, DEC0, 1.95), "objid")
+    with pytest.raises(OfflineError, match="partial"):  # beyond the region: refused
+        refcat.get_catalog("ps1", RA0, DEC0, 2.05, cache_dir=tmp_path, offline=True)
 
 
 def test_ingest_missing_file_and_format(tmp_path):
@@ -562,6 +564,392 @@ def test_ingest_missing_file_and_format(tmp_path):
     bad.write_text("garbage")
     with pytest.raises(FileFormatError):
         refcat.ingest(bad, "ps1", cache_dir=tmp_path)
+
+
+# ---------------------------------------------------------------------------
+# ingest coverage: complete and partial tiles, frames served offline
+# ---------------------------------------------------------------------------
+def _cache_files(cache, name="ps1"):
+    return sorted((Path(cache) / name / "hpx64").glob("*"))
+
+
+def _snapshot(root):
+    return {p: p.read_bytes() for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+def test_ingest_without_region_is_refused(tmp_path):
+    # the trap: without a region, ingest used to write every tile the rows touch as
+    # complete, although the catalogue covers only a cone of it
+    mine = expected_cone(make_ps1_truth(RA0, DEC0, 2.0, 3000), RA0, DEC0, 0.7)
+    cache = tmp_path / "cache"
+    with pytest.raises(InvalidParameterError, match=r"region=\(ra, dec, radius\)") as exc:
+        refcat.ingest(mine, "ps1", cache_dir=cache)
+    assert f"{len(mine)} rows within" in str(exc.value)
+    assert not cache.exists()
+
+
+@pytest.mark.parametrize("radius,queries", [
+    (0.7, [(0, 0, 0.7), (0, 0, 0.62), (0.05, -0.03, 0.6), (0.5, 0.2, 0.1)]),
+    (0.05, [(0, 0, 0.05), (0.01, 0.01, 0.03), (0, 0, 0.002)]),
+])
+def test_ingest_cone_serves_every_cone_inside_it(tmp_path, radius, queries):
+    # the issue: with region=(ra, dec, 0.7) ingest wrote nothing at all (no tile lies
+    # inside a 0.7 deg cone) and every query of the region failed offline
+    truth = make_ps1_truth(RA0, DEC0, 2.0, 12000)
+    region = (RA0, DEC0, radius)
+    mine = expected_cone(truth, *region)
+    written = refcat.ingest(mine, "ps1", region=region, cache_dir=tmp_path)
+    assert {p.name for p in written} == {p.name for p in _cache_files(tmp_path)}
+    for dra, ddec, r in queries:
+        got = refcat.get_catalog("ps1", RA0 + dra, DEC0 + ddec, r, cache_dir=tmp_path,
+                                 offline=True)
+        assert_same_catalog(got, expected_cone(truth, RA0 + dra, DEC0 + ddec, r), "objid")
+    # one step beyond the region: an OfflineError naming the partial tile and its cone,
+    # never an answer with the stars outside the region missing
+    with pytest.raises(OfflineError) as exc:
+        refcat.get_catalog("ps1", RA0 + radius, DEC0, 0.2 * radius, cache_dir=tmp_path,
+                           offline=True)
+    msg = str(exc.value)
+    assert "partial" in msg and "partial.parquet" in msg
+    assert f"(ra={RA0:.5f}, dec={DEC0:.5f}, radius={radius:.4f})" in msg
+    assert "region=(ra, dec, radius)" in msg
+
+
+def test_complete_and_partial_tiles_on_disk(tmp_path):
+    truth = make_ps1_truth(RA0, DEC0, 2.0, 6000)
+    region = (RA0, DEC0, 1.5)
+    refcat.ingest(truth, "ps1", region=region, cache_dir=tmp_path)
+    spec = refcat.CATALOGS["ps1"]
+    tiles = refcat.cone_tiles(*region)
+    pix = refcat.tiles._pixels_of(truth["ra"], truth["dec"], 64)
+    inside = expected_cone(truth, *region)
+    ipix_in = refcat.tiles._pixels_of(inside["ra"], inside["dec"], 64)
+    kinds = {}
+    for t in tiles:
+        full = refcat.tile_path("ps1", t, cache_dir=tmp_path)
+        part = refcat.partial_path(full)
+        assert full.exists() != part.exists()  # exactly one of them
+        if full.exists():  # complete: every star of the tile
+            kinds[t] = "complete"
+            df = refcat.tiles._read_tile(full, spec, t, 64)
+            assert set(df["objid"]) == set(truth["objid"][pix == t])
+        else:  # partial: every star of the tile inside the region, and the region recorded
+            kinds[t] = "partial"
+            df, cones = refcat.tiles._read_any_tile(part, spec, t, 64)
+            assert cones == [region]
+            assert set(df["objid"]) == set(inside["objid"][ipix_in == t])
+    assert set(kinds.values()) == {"complete", "partial"}
+    # a tile whose whole boundary is inside the region is complete, and only those
+    lon, lat = refcat.tiles._healpix(64).boundaries_lonlat(tiles, step=64)
+    far = _sep_deg(RA0, DEC0, lon.deg, lat.deg).max(axis=1)
+    for t, d in zip(tiles, far):
+        if d < region[2] - 0.01:
+            assert kinds[t] == "complete", t
+        if d > region[2]:
+            assert kinds[t] == "partial", t
+
+
+def test_random_queries_are_exact_or_refused(tmp_path):
+    truth = make_ps1_truth(RA0, DEC0, 2.0, 6000)
+    # two overlapping regions: complete tiles inside them, partial ones on their edges
+    refcat.ingest(truth, "ps1", region=(RA0 + 1.0, DEC0, 1.0), cache_dir=tmp_path)
+    region = (RA0, DEC0, 0.7)
+    refcat.ingest(expected_cone(truth, *region), "ps1", region=region, cache_dir=tmp_path)
+    # a cone inside neither region but inside their union is answered, tile by tile
+    # (each tile's part of it is inside one of the regions)
+    across = (RA0 + 0.3, DEC0 + 0.2, 0.4)
+    assert _sep_deg(*across[:2], RA0, DEC0) + 0.4 > 0.7
+    assert _sep_deg(*across[:2], RA0 + 1.0, DEC0) + 0.4 > 1.0
+    got = refcat.get_catalog("ps1", *across, cache_dir=tmp_path, offline=True)
+    assert_same_catalog(got, expected_cone(truth, *across), "objid")
+    rng = np.random.default_rng(7)
+    served = beyond = 0
+    for _ in range(80):
+        ra, dec = RA0 + rng.uniform(-0.8, 1.6), DEC0 + rng.uniform(-0.7, 0.7)
+        r = rng.uniform(0.02, 0.5)
+        inside = (_sep_deg(ra, dec, RA0, DEC0) + r <= 0.7
+                  or _sep_deg(ra, dec, RA0 + 1.0, DEC0) + r <= 1.0)
+        try:
+            got = refcat.get_catalog("ps1", ra, dec, r, cache_dir=tmp_path, offline=True)
+        except OfflineError:
+            assert not inside, (ra, dec, r)  # every cone inside a region is served
+            continue
+        served += 1
+        beyond += not inside
+        assert_same_catalog(got, expected_cone(truth, ra, dec, r), "objid")
+    assert served > 20 and beyond >= 1
+
+
+def test_partial_tile_online_is_fetched_keeping_own_rows(vizier, tmp_path, ps1_truth):
+    region = (RA0, DEC0, 0.5)
+    mine = expected_cone(ps1_truth, *region).copy()
+    mine["gmag"] += 0.25  # one's own photometry, recognisable
+    refcat.ingest(mine, "ps1", region=region, cache_dir=tmp_path)
+    query = (RA0 + 0.4, DEC0, 0.5)
+    need = [int(t) for t in refcat.cone_tiles(*query)]
+    got = refcat.get_catalog("ps1", *query, cache_dir=tmp_path)
+    assert_same_catalog(got.drop(columns="gmag"),
+                        expected_cone(ps1_truth, *query).drop(columns="gmag"), "objid")
+    # only the tiles the region does not cover for this query were fetched; they are
+    # complete now (partial file gone), the others still partial and served as such
+    full = [t for t in need if refcat.tile_path("ps1", t, cache_dir=tmp_path).exists()]
+    part = [t for t in need
+            if refcat.partial_path(refcat.tile_path("ps1", t, cache_dir=tmp_path)).exists()]
+    assert sorted(full + part) == need and full and part
+    assert len(vizier.requests) == len(full)
+    # one's own rows are kept where they are complete, VizieR's elsewhere
+    g = got.set_index("objid")["gmag"]
+    m = mine.set_index("objid")["gmag"]
+    t = ps1_truth.set_index("objid")["gmag"]
+    own, other = g.index.intersection(m.index), g.index.difference(m.index)
+    assert len(own) and len(other)
+    np.testing.assert_allclose(g[own], m[own])
+    np.testing.assert_allclose(g[other], t[other])
+    n = len(vizier.requests)
+    again = refcat.get_catalog("ps1", *query, cache_dir=tmp_path, offline=True)
+    assert len(vizier.requests) == n
+    pd.testing.assert_frame_equal(got, again)
+
+
+def test_ingest_into_complete_tiles_keeps_them_complete(vizier, tmp_path, ps1_truth):
+    refcat.get_catalog("ps1", RA0, DEC0, 0.6, cache_dir=tmp_path)  # complete tiles
+    n = len(vizier.requests)
+    before = {p.name for p in _cache_files(tmp_path)}
+    region = (RA0 + 0.1, DEC0, 0.2)
+    mine = expected_cone(ps1_truth, *region).copy()
+    mine["rmag"] -= 0.1
+    refcat.ingest(mine, "ps1", region=region, cache_dir=tmp_path)
+    assert {p.name for p in _cache_files(tmp_path)} == before  # no partial tile
+    got = refcat.get_catalog("ps1", RA0, DEC0, 0.6, cache_dir=tmp_path, offline=True)
+    assert len(vizier.requests) == n
+    assert_same_catalog(got.drop(columns="rmag"),
+                        expected_cone(ps1_truth, RA0, DEC0, 0.6).drop(columns="rmag"), "objid")
+    r = got.set_index("objid")["rmag"]
+    t = ps1_truth.set_index("objid")["rmag"]
+    own = r.index.isin(mine["objid"])
+    np.testing.assert_allclose(r[own], t[r.index[own]] - 0.1)
+    np.testing.assert_allclose(r[~own], t[r.index[~own]])
+
+
+def test_successive_ingests_add_up(tmp_path):
+    truth = make_ps1_truth(RA0, DEC0, 2.0, 8000)
+    a, b = (RA0 - 0.3, DEC0, 0.5), (RA0 + 0.3, DEC0, 0.5)
+    refcat.ingest(expected_cone(truth, *a), "ps1", region=a, cache_dir=tmp_path)
+    refcat.ingest(expected_cone(truth, *b), "ps1", region=b, cache_dir=tmp_path)
+    refcat.ingest(expected_cone(truth, *b), "ps1", region=b, cache_dir=tmp_path)  # again: no-op
+    spec = refcat.CATALOGS["ps1"]
+    both = 0
+    for p in _cache_files(tmp_path):
+        t = int(p.name.split("_")[2][:6])
+        df, cones = refcat.tiles._read_any_tile(p, spec, t, 64)
+        assert df["objid"].is_unique
+        assert cones is None or set(cones) <= {a, b}
+        both += cones is not None and set(cones) == {a, b}
+    assert both > 0
+    for q in (a, b, (RA0 - 0.3, DEC0 + 0.1, 0.3)):
+        got = refcat.get_catalog("ps1", *q, cache_dir=tmp_path, offline=True)
+        assert_same_catalog(got, expected_cone(truth, *q), "objid")
+
+
+def test_cones_that_fill_a_tile_together_make_it_complete(tmp_path):
+    from ztfimg.refcat import coverage
+
+    truth = make_ps1_truth(RA0, DEC0, 2.0, 6000)
+    t = int(refcat.tiles._pixels_of([RA0], [DEC0], 64)[0])
+    ra, dec, _ = coverage.tile_caps([t], 64)[0]
+    dra = 0.2 / np.cos(np.radians(dec))
+    a, b = (ra - dra, dec, 0.65), (ra + dra, dec, 0.65)
+    full = refcat.tile_path("ps1", t, cache_dir=tmp_path)
+    refcat.ingest(expected_cone(truth, *a), "ps1", region=a, cache_dir=tmp_path)
+    assert refcat.partial_path(full).exists() and not full.exists()  # neither cone alone
+    refcat.ingest(expected_cone(truth, *b), "ps1", region=b, cache_dir=tmp_path)
+    assert full.exists() and not refcat.partial_path(full).exists()
+    df = refcat.tiles._read_tile(full, refcat.CATALOGS["ps1"], t, 64)
+    pix = refcat.tiles._pixels_of(truth["ra"], truth["dec"], 64)
+    assert sorted(df["objid"]) == sorted(truth["objid"][pix == t])
+
+
+def test_old_tiles_without_coverage_are_complete(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    truth = make_ps1_truth(RA0, DEC0, 2.0, 3000)
+    pix = refcat.tiles._pixels_of(truth["ra"], truth["dec"], 64)
+    spec = refcat.CATALOGS["ps1"]
+    for t in refcat.cone_tiles(RA0, DEC0, 0.3):  # written as ztfimg did before coverage
+        sub = truth[pix == t][spec.columns].reset_index(drop=True)
+        table = pa.Table.from_pandas(sub, preserve_index=False)
+        md = dict(table.schema.metadata)
+        md.update({b"ztfimg.catalog": b"ps1", b"ztfimg.nside": b"64",
+                   b"ztfimg.ipix": str(t).encode(), b"ztfimg.nrows": str(len(sub)).encode(),
+                   b"ztfimg.format": b"1", b"ztfimg.source": b"vizier"})
+        path = refcat.tile_path("ps1", t, cache_dir=tmp_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table.replace_schema_metadata(md), path, write_page_checksum=True)
+    got = refcat.get_catalog("ps1", RA0, DEC0, 0.3, cache_dir=tmp_path, offline=True)
+    assert_same_catalog(got, expected_cone(truth, RA0, DEC0, 0.3), "objid")
+
+
+def test_tile_names_and_coverage_must_agree(tmp_path):
+    truth = make_ps1_truth(RA0, DEC0, 2.0, 3000)
+    region = (RA0, DEC0, 0.05)
+    refcat.ingest(truth, "ps1", region=region, cache_dir=tmp_path)
+    t = int(refcat.tiles._pixels_of([RA0], [DEC0], 64)[0])
+    full = refcat.tile_path("ps1", t, cache_dir=tmp_path)
+    part = refcat.partial_path(full)
+    assert part.name == f"ps1_hpx64_{t:06d}.partial.parquet" and part.exists()
+    os.replace(part, full)  # a partial tile under a complete tile's name is corrupt
+    with pytest.raises(OfflineError, match="coverage"):
+        refcat.get_catalog("ps1", *region, cache_dir=tmp_path, offline=True)
+    refcat.tiles._write_tile(part, truth.iloc[:0][refcat.CATALOGS["ps1"].columns],
+                             {"catalog": "ps1", "nside": 64, "ipix": t, "coverage": "[[1, 2]]"})
+    os.remove(full)
+    with pytest.raises(OfflineError, match="unusable coverage"):
+        refcat.get_catalog("ps1", *region, cache_dir=tmp_path, offline=True)
+
+
+@pytest.mark.parametrize("shape,radius", [((3080, 3072), 0.7), ((160, 160), 0.05)])
+def test_frame_sized_ingest_serves_the_frame_offline(tmp_path, shape, radius):
+    from ztfimg import simulate
+
+    ra, dec = 55.0608, 33.35
+    n = int(8000 * (2 * radius) ** 2 / 0.75)
+    ps1 = simulate.ps1_like_catalog(ra, dec, radius, n, seed=4)
+    frame = simulate.simulate_quadrant(shape=shape, seed=4, catalog=ps1, defects=False)
+    refcat.ingest(ps1, "ps1", region=(ra, dec, radius), cache_dir=tmp_path)
+    img = frame.to_image()
+    cat = img.get_catalog("ps1", cache_dir=tmp_path, offline=True)
+    inside = frame.truth[frame.truth["inside"]]
+    assert len(inside) > 20
+    assert set(cat["objid"]) == set(inside["objid"])
+    # the same frame elsewhere on the sky: nothing ingested there
+    other = simulate.simulate_quadrant(shape=(160, 160), seed=4, ra=ra + 2, dec=dec,
+                                       defects=False)
+    with pytest.raises(OfflineError, match="missing"):
+        other.to_image().get_catalog("ps1", cache_dir=tmp_path, offline=True)
+
+
+def test_unwritable_cache_is_package_error(monkeypatch, tmp_path, ps1_truth):
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a directory")
+    cache = blocker / "sub"
+    with pytest.raises(refcat.CacheError) as exc:
+        refcat.ingest(ps1_truth, "ps1", region=(RA0, DEC0, 0.3), cache_dir=cache)
+    err = exc.value
+    assert isinstance(err, ZTFImgError) and type(err) is refcat.CacheError
+    msg = str(err)
+    assert str(cache) in msg and "writable" in msg and "NotADirectoryError" in msg
+    assert "cache_dir=" in msg
+    assert blocker.read_text() == "not a directory"
+    # the fetch path says the same
+    fake = FakeVizier({"II/349/ps1": ps1_truth}).install(monkeypatch)
+    with pytest.raises(refcat.CacheError, match="writable"):
+        refcat.get_catalog("ps1", RA0, DEC0, 0.1, cache_dir=cache)
+    assert len(fake.requests) == 1
+
+
+def test_failed_write_leaves_cache_untouched(monkeypatch, tmp_path):
+    import errno
+
+    truth = make_ps1_truth(RA0, DEC0, 2.0, 6000)
+    refcat.ingest(truth, "ps1", region=(RA0, DEC0, 0.7), cache_dir=tmp_path)
+    before = _snapshot(tmp_path)
+    changed = truth.assign(gmag=truth["gmag"] + 1)
+    real_fsync, calls = os.fsync, []
+
+    def failing_fsync(fd):
+        calls.append(fd)
+        if len(calls) >= fail_at:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    fail_at = 1
+    with pytest.raises(refcat.CacheError, match="No space left"):
+        refcat.ingest(changed, "ps1", region=(RA0, DEC0, 0.7), cache_dir=tmp_path)
+    assert _snapshot(tmp_path) == before  # nothing changed, no temporary file left
+    calls.clear()
+    fail_at = 3
+    with pytest.raises(refcat.CacheError, match="stopped after 2 of"):
+        refcat.ingest(changed, "ps1", region=(RA0, DEC0, 0.7), cache_dir=tmp_path)
+    monkeypatch.undo()
+    after = _snapshot(tmp_path)
+    assert set(after) == set(before)
+    assert sum(after[p] != before[p] for p in before) == 2
+    # every tile still reads, and each query gets either the old or the new magnitudes
+    got = refcat.get_catalog("ps1", RA0, DEC0, 0.7, cache_dir=tmp_path, offline=True)
+    assert_same_catalog(got.drop(columns="gmag"),
+                        expected_cone(truth, RA0, DEC0, 0.7).drop(columns="gmag"), "objid")
+
+
+# ---------------------------------------------------------------------------
+# coverage geometry against brute force
+# ---------------------------------------------------------------------------
+def _circle(ra, dec, r, n):
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    pts = SkyCoord(ra * u.deg, dec * u.deg).directional_offset_by(
+        np.linspace(0, 2 * np.pi, n, endpoint=False) * u.rad, r * u.deg)
+    return pts.ra.deg, pts.dec.deg
+
+
+def test_lens_containment_matches_dense_sampling():
+    from ztfimg.refcat import coverage
+
+    rng = np.random.default_rng(11)
+    decided = {True: 0, False: 0}
+    for _ in range(400):
+        ra0, dec0 = rng.uniform(0, 360), rng.uniform(-80, 80)
+        cones = []
+        for rmax in (1.2, 1.2, 2.0):
+            cones.append((ra0 + rng.uniform(-1, 1) / np.cos(np.radians(dec0)),
+                          dec0 + rng.uniform(-1, 1), rng.uniform(0.05, rmax)))
+        q, b, c = cones
+        got = coverage._lens_within(coverage._xyz(*q[:2]), np.radians(q[2]),
+                                    coverage._xyz(*b[:2]), np.radians(b[2]),
+                                    coverage._xyz(*c[:2]), np.radians(c[2]))
+        # the farthest point of the lens from c is on its boundary: sample it densely
+        qra, qdec = _circle(*q, 4000)
+        bra, bdec = _circle(*b, 4000)
+        on_q = _sep_deg(b[0], b[1], qra, qdec) <= b[2]
+        on_b = _sep_deg(q[0], q[1], bra, bdec) <= q[2]
+        ra = np.concatenate([qra[on_q], bra[on_b]])
+        dec = np.concatenate([qdec[on_q], bdec[on_b]])
+        if not ra.size:  # disjoint, or one cap inside the other
+            inner = q if _sep_deg(q[0], q[1], b[0], b[1]) + q[2] <= b[2] else b
+            if _sep_deg(q[0], q[1], b[0], b[1]) > q[2] + b[2]:
+                assert got
+                continue
+            ra, dec = _circle(*inner, 4000)
+        far = _sep_deg(c[0], c[1], ra, dec).max()
+        step = 2 * np.pi / 4000 * max(q[2], b[2])  # sampling error of the maximum
+        if got:
+            assert far <= c[2] + 1e-9
+        if far < c[2] - step:
+            assert got
+        if far > c[2] + 1e-9:
+            assert not got
+        decided[bool(got)] += 1
+    assert min(decided.values()) > 50
+
+
+def test_tiles_inside_cone_are_inside():
+    from ztfimg.refcat import coverage
+
+    rng = np.random.default_rng(12)
+    hp = refcat.tiles._healpix(64)
+    for _ in range(30):
+        ra, dec, r = rng.uniform(0, 360), rng.uniform(-85, 85), rng.uniform(0.3, 3.0)
+        tiles = refcat.cone_tiles(ra, dec, r)
+        inside = coverage.tiles_inside_cone(tiles, 64, ra, dec, r)
+        lon, lat = hp.boundaries_lonlat(tiles, step=200)
+        far = _sep_deg(ra, dec, lon.deg, lat.deg).max(axis=1)
+        assert (far[inside] <= r).all()
+        assert inside[far < r - 0.05].all()
+        caps = coverage.tile_caps(tiles, 64)
+        assert (_sep_deg(caps[:, 0, None], caps[:, 1, None], lon.deg, lat.deg).max(axis=1)
+                <= caps[:, 2]).all()
 
 
 # ---------------------------------------------------------------------------

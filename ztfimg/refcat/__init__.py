@@ -34,6 +34,16 @@ rows whose HEALPix index is the tile -- and cuts the cone from the tiles.  A
 tile holds *every* catalogue row in it, so an empty tile (empty sky) is cached
 as an empty file and never refetched.
 
+Your own catalogue goes into the same cache with :func:`ingest`, given the cone
+it covers completely, ``region=(ra, dec, radius)``: tiles the region contains
+become complete tiles, tiles it covers in part become *partial* tiles
+(``..._<ipix>.partial.parquet``) recording the cone.  A partial tile answers a
+query only when the query's part of the tile lies inside a recorded cone, so a
+query inside the region (a frame's cone included) is served offline, and a
+query reaching beyond it is fetched (online) or an
+:class:`~ztfimg.errors.OfflineError` naming the tiles (offline) -- never an
+answer with stars silently missing.
+
 Files are written to a temporary file in the same directory and moved in place
 with :func:`os.replace`, so a reader never sees a partial tile and two
 processes writing the same tile leave one complete copy.  Parquet page
@@ -44,7 +54,6 @@ when offline.
 
 Network is used only by :func:`get_catalog` for missing tiles, never when
 offline (``offline=True`` or environment variable ``ZTFIMG_OFFLINE=1``).
-Users who already have a catalogue can put it in the cache with :func:`ingest`.
 
 Environment variables
 ---------------------
@@ -63,7 +72,13 @@ Modules
     Column normalisation: :func:`normalize`, :func:`empty_catalog`.
 :mod:`~ztfimg.refcat.tiles`
     HEALPix tiles and the tile cache: :func:`cone_tiles`, :func:`tile_path`,
-    :func:`get_cache_dir`, :func:`ingest`, atomic tile writes, corruption checks.
+    :func:`partial_path`, :func:`get_cache_dir`, :class:`CacheError`, atomic tile
+    writes, corruption checks.
+:mod:`~ztfimg.refcat.coverage`
+    What a tile covers: tiles inside a cone, whether a partial tile answers a
+    query (exact, conservative sky geometry).
+:mod:`~ztfimg.refcat.ingestion`
+    :func:`ingest`: your own catalogue into the cache.
 :mod:`~ztfimg.refcat.vizier`
     The VizieR request through astroquery (the only network code).
 :mod:`~ztfimg.refcat.propermotion`
@@ -78,7 +93,8 @@ from .access import get_catalog, is_offline
 from .columns import empty_catalog, normalize
 from .propermotion import propagate_positions
 from .specs import ALIASES, CATALOGS, resolve_catalog
-from .tiles import DEFAULT_NSIDE, cone_tiles, get_cache_dir, ingest, tile_path
+from .ingestion import ingest
+from .tiles import DEFAULT_NSIDE, CacheError, cone_tiles, get_cache_dir, partial_path, tile_path
 
 __all__ = [
     "CATALOGS",
@@ -92,6 +108,8 @@ __all__ = [
     "ingest",
     "cone_tiles",
     "tile_path",
+    "partial_path",
     "get_cache_dir",
+    "CacheError",
     "is_offline",
 ]

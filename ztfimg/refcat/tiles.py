@@ -7,44 +7,55 @@ overlapping frames share them).  Each catalogue tile is one parquet file::
     <root>/<catalog>/hpx<nside>/<catalog>_hpx<nside>_<ipix>.parquet
 
 with ``<root>`` = ``cache_dir`` argument, else ``$ZTFIMG_CACHE/catalogs``, else
-``~/.cache/ztfimg/catalogs`` (:func:`get_cache_dir`, :func:`tile_path`).  A tile
-holds *every* catalogue row whose HEALPix index is the tile, so an empty tile
-(empty sky) is a valid, empty file.  :func:`cone_tiles` lists the tiles a cone
-touches.
+``~/.cache/ztfimg/catalogs`` (:func:`get_cache_dir`, :func:`tile_path`).  Such a
+*complete* tile holds *every* catalogue row whose HEALPix index is the tile, so
+an empty tile (empty sky) is a valid, empty file.  :func:`cone_tiles` lists the
+tiles a cone touches.
+
+A tile that a user's catalogue covers only in part (see
+:func:`~ztfimg.refcat.ingest`) is a *partial* tile,
+``<catalog>_hpx<nside>_<ipix>.partial.parquet`` (:func:`partial_path`), whose
+metadata ``ztfimg.coverage`` lists the cones it covers as JSON
+``[[ra, dec, radius], ...]`` (degrees); it holds every row of the tile inside
+those cones.  The separate name keeps partial tiles out of sight of versions of
+ztfimg that predate them.  A complete tile records ``ztfimg.coverage=complete``;
+tiles written before coverage was recorded have no such key and are complete.
+A complete tile wins over a partial one beside it.
 
 Files are written to a temporary file in the same directory and moved in place
-with :func:`os.replace`, so a reader never sees a partial tile and two
-processes writing the same tile leave one complete copy (:func:`_write_tile`).
-Parquet page checksums are written and verified; a tile that cannot be read,
-fails its checksum, or whose metadata (catalogue, nside, pixel, row count) does
+with :func:`os.replace`, so a reader never sees a half-written tile and two
+processes writing the same tile leave one whole copy (:func:`_write_tile`); a
+failed write is a :class:`CacheError` and leaves the cache as it was.  Parquet
+page checksums are written and verified; a tile that cannot be read, fails its
+checksum, or whose metadata (catalogue, nside, pixel, row count, coverage) does
 not match its name raises :class:`~ztfimg.errors.FileFormatError`
-(:func:`_read_tile`): the caller treats it as corrupt.
-
-:func:`ingest` writes tiles from a catalogue the user already has.  Nothing in
-this module uses the network.
+(:func:`_read_tile`, :func:`_load_tile`): the caller treats it as corrupt.
+Nothing in this module uses the network.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .. import datasets as _datasets
-from ..errors import FileFormatError, InvalidParameterError
-from .columns import normalize
-from .specs import _spec, resolve_catalog
+from ..errors import CacheError, FileFormatError, InvalidParameterError
+from .specs import resolve_catalog
 
-__all__ = ["DEFAULT_NSIDE", "get_cache_dir", "tile_path", "cone_tiles", "ingest"]
+__all__ = ["DEFAULT_NSIDE", "CacheError", "get_cache_dir", "tile_path", "partial_path",
+           "cone_tiles"]
 
 #: HEALPix resolution of the cache tiles (nested): 0.92 deg tiles, 0.84 deg^2.
 DEFAULT_NSIDE = 64
 _FORMAT_VERSION = "1"
+#: ``ztfimg.coverage`` of a complete tile (tiles without the key are complete too).
+_COMPLETE = "complete"
+_PARTIAL_SUFFIX = ".partial.parquet"
 
 
 # --------------------------------------------------------------------------
@@ -168,9 +179,10 @@ def _check_cone(ra, dec, radius):
             f"ra, dec and radius must be numbers in degrees, got {ra!r}, {dec!r}, {radius!r}"
         ) from None
     if not (np.isfinite(ra) and np.isfinite(dec) and -90 <= dec <= 90):
-        raise InvalidParameterError(f"invalid cone centre ra={ra}, dec={dec} (deg)")
+        raise InvalidParameterError(f"the cone centre must have a finite ra and -90 <= dec <= 90 "
+                                    f"(degrees); got ra={ra}, dec={dec}")
     if not (np.isfinite(radius) and 0 < radius <= 30):
-        raise InvalidParameterError(f"radius must be in (0, 30] deg, got {radius}")
+        raise InvalidParameterError(f"the cone radius must be in (0, 30] deg; got {radius}")
     return ra % 360.0, dec, radius
 
 
@@ -249,20 +261,73 @@ def _pixels_of(ra, dec, nside):
 # --------------------------------------------------------------------------
 # Tile files
 # --------------------------------------------------------------------------
+def partial_path(path):
+    """Path of the partial tile beside the complete tile ``path``.
+
+    Parameters
+    ----------
+    path : path-like
+        A complete tile's path (:func:`tile_path`).
+
+    Returns
+    -------
+    pathlib.Path
+        ``<catalog>_hpx<nside>_<ipix>.partial.parquet`` in the same directory.
+    """
+    path = Path(path)
+    return path.with_name(path.name[: -len(".parquet")] + _PARTIAL_SUFFIX)
+
+
+def _cache_error(action, path, err):
+    """A CacheError saying what was expected, what was found and what to do."""
+    what = getattr(err, "strerror", None) or str(err)
+    where = getattr(err, "filename", None) or path
+    return CacheError(
+        f"cannot {action} catalogue tile {path}: expected a writable cache directory "
+        f"{Path(path).parent}, found {type(err).__name__} ({what}: {where}). "
+        "Give cache_dir= a directory you can write (or set ZTFIMG_CACHE), or fix the "
+        "permissions / free disk space, then run the call again.")
+
+
 def _write_tile(path, df, meta):
-    """Write one tile atomically (temp file in the same directory + os.replace)."""
+    """Write one tile atomically (temp file in the same directory + os.replace).
+
+    Parameters
+    ----------
+    path : path-like
+        Destination.
+    df : pandas.DataFrame
+        The rows.
+    meta : dict
+        Metadata stored as ``ztfimg.<key>`` (``catalog``, ``nside``, ``ipix``,
+        ``coverage`` ...); ``nrows`` and ``format`` are added.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    CacheError
+        The file cannot be written (the previous file at ``path``, if any, is
+        untouched and no temporary file is left).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
     md = dict(table.schema.metadata or {})
     md.update({f"ztfimg.{k}".encode(): str(v).encode() for k, v in meta.items()})
     md[b"ztfimg.nrows"] = str(len(df)).encode()
     md[b"ztfimg.format"] = _FORMAT_VERSION.encode()
     table = table.replace_schema_metadata(md)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise _cache_error("write", path, err) from err
     try:
         with os.fdopen(fd, "wb") as fh:
             pq.write_table(table, fh, write_page_checksum=True)
@@ -270,25 +335,64 @@ def _write_tile(path, df, meta):
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; a shared cache must be readable
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(err, OSError):
+            raise _cache_error("write", path, err) from err
         raise
     return path
 
 
-def _read_tile(path, spec, ipix, nside):
-    """Read and validate one tile; raise FileFormatError if it is corrupt."""
+def _remove(path):
+    """Remove a file if it is there (a stale partial tile); False if it cannot be."""
+    try:
+        Path(path).unlink()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return True
+
+
+def _parse_coverage(text, path):
+    """The cones of a ``ztfimg.coverage`` value; FileFormatError if malformed."""
+    try:
+        cones = json.loads(text)
+        cones = [tuple(float(v) for v in c) for c in cones]
+        ok = bool(cones) and all(len(c) == 3 and np.isfinite(c).all() and -90 <= c[1] <= 90
+                                 and 0 < c[2] <= 30 for c in cones)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise FileFormatError(f"catalogue tile {path} has unusable coverage metadata {text!r}")
+    return cones
+
+
+def _read_any_tile(path, spec, ipix, nside):
+    """Read and validate one tile file: (DataFrame, cones or None for a complete tile).
+
+    A file named as a complete tile must not record partial coverage, a partial
+    tile must; a tile without coverage metadata (written before partial tiles
+    existed) is complete.  Raises FileNotFoundError if the file is not there and
+    FileFormatError if it is corrupt.
+    """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    path = Path(path)
+    partial = path.name.endswith(_PARTIAL_SUFFIX)
     # Read the bytes through one open file: a path-based read may reopen the file
     # and mix two versions if another process replaces it meanwhile.
-    raw = Path(path).read_bytes()
     try:
-        import pyarrow as pa
-
+        raw = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError) as err:  # no such tile
+        raise FileNotFoundError(str(err)) from err
+    except OSError as err:
+        raise FileFormatError(f"catalogue tile {path} cannot be read: {err}") from err
+    try:
         table = pq.read_table(pa.BufferReader(raw), page_checksum_verification=True)
     except Exception as err:  # pyarrow raises several types for damaged files
         raise FileFormatError(f"catalogue tile {path} is unreadable: {err}") from err
@@ -296,111 +400,51 @@ def _read_tile(path, spec, ipix, nside):
     expect = {"ztfimg.catalog": spec.name, "ztfimg.nside": str(nside), "ztfimg.ipix": str(ipix),
               "ztfimg.nrows": str(table.num_rows)}
     bad = [f"{k}={md.get(k)!r} (expected {v!r})" for k, v in expect.items() if md.get(k) != v]
+    coverage = md.get("ztfimg.coverage", _COMPLETE)
+    if partial == (coverage == _COMPLETE):
+        bad.append(f"ztfimg.coverage={coverage!r} (expected "
+                   + ("a list of cones" if partial else repr(_COMPLETE)) + ")")
     missing = [c for c in spec.columns if c not in table.column_names]
     if bad or missing:
         raise FileFormatError(
             f"catalogue tile {path} does not match its name: "
             + "; ".join(bad + ([f"missing columns {missing}"] if missing else [])))
-    df = table.to_pandas()
-    return df[spec.columns]
+    cones = _parse_coverage(coverage, path) if partial else None
+    return table.to_pandas()[spec.columns], cones
 
 
-# --------------------------------------------------------------------------
-# Ingest
-# --------------------------------------------------------------------------
-def _read_any(data):
-    """The catalogue itself, or the table read from a ``.parquet`` / ``.fits`` path."""
-    if isinstance(data, (str, os.PathLike)):
-        path = Path(data)
-        if not path.exists():
-            from ..errors import MissingFileError
-
-            raise MissingFileError(f"catalogue file {path} does not exist")
-        suffix = "".join(path.suffixes).lower()
-        try:
-            if suffix.endswith((".parquet", ".pq")):
-                return pd.read_parquet(path)
-            if suffix.endswith((".fits", ".fit", ".fits.gz", ".fts")):
-                from astropy.table import Table
-
-                return Table.read(path)
-        except Exception as err:
-            raise FileFormatError(f"cannot read catalogue file {path}: {err}") from err
-        raise FileFormatError(
-            f"catalogue file {path}: unknown format {suffix!r}; give a .parquet or .fits file")
-    return data
+def _read_tile(path, spec, ipix, nside):
+    """Read and validate one complete tile; raise FileFormatError if it is corrupt."""
+    return _read_any_tile(path, spec, ipix, nside)[0]
 
 
-def ingest(data, catalog, *, region=None, cache_dir=None, nside=DEFAULT_NSIDE):
-    """Put a catalogue you already have into the tile cache.
-
-    A tile is complete by definition (every source in it): by default each
-    tile that holds at least one row of ``data`` is written, so ``data`` must
-    be complete over those tiles.  Give ``region`` when it covers only a cone:
-    then only tiles lying entirely inside the cone are written.
-
-    Parameters
-    ----------
-    data : pandas.DataFrame, astropy.table.Table, str or path-like
-        The catalogue, or a ``.parquet`` / ``.fits`` file holding it.  Column
-        names as accepted by :func:`normalize`.  Not modified.
-    catalog : str
-        Catalogue name or alias.
-    region : tuple of float, optional
-        ``(ra, dec, radius)`` in degrees of the cone that ``data`` covers
-        completely.
-    cache_dir : str or path-like, optional
-        Cache root (see :func:`get_cache_dir`).
-    nside : int, optional
-        HEALPix resolution. Default 64.
+def _load_tile(spec, ipix, nside, cache_dir):
+    """What the cache holds for one tile.
 
     Returns
     -------
-    list of pathlib.Path
-        Tiles written (existing tiles are replaced).
-
-    Raises
-    ------
-    CatalogError
-        Missing id/ra/dec columns or unusable ids.
-    FileFormatError, MissingFileError
-        The file cannot be read.
-    InvalidParameterError
-        Invalid ``region`` or ``nside``.
-
-    Examples
-    --------
-    >>> ingest("my_ps1_cone.parquet", "ps1", region=(150.1, 2.2, 1.0))  # doctest: +SKIP
+    tuple
+        ``(state, df, cones, detail)``: ``state`` is ``"complete"``,
+        ``"partial"`` (``cones`` the covered cones), ``"missing"`` or
+        ``"corrupt"`` (``detail`` the reason).  A complete tile wins over a
+        partial one left beside it.
     """
-    import astropy.units as u
+    path = tile_path(spec.name, ipix, nside, cache_dir)
+    for _ in range(2):  # a writer may turn the partial tile complete between the two looks
+        for p in (path, partial_path(path)):
+            try:
+                df, cones = _read_any_tile(p, spec, ipix, nside)
+            except FileNotFoundError:
+                continue
+            except FileFormatError as err:
+                return "corrupt", None, None, str(err)
+            return ("complete" if cones is None else "partial"), df, cones, None
+    return "missing", None, None, None
 
-    spec = _spec(catalog)
-    nside = _check_nside(nside)
-    df = normalize(_read_any(data), spec.name)
-    df = df[np.isfinite(df["ra"]) & np.isfinite(df["dec"])]
-    pix = _pixels_of(df["ra"], df["dec"], nside)
-    if region is not None:
-        try:
-            rra, rdec, rrad = region
-        except (TypeError, ValueError):
-            raise InvalidParameterError("region must be (ra, dec, radius) in degrees") from None
-        rra, rdec, rrad = _check_cone(rra, rdec, rrad)
-        cand = cone_tiles(rra, rdec, rrad, nside)
-        lon, lat = _healpix(nside).boundaries_lonlat(cand, step=8)
-        inside = (_sep_deg(rra, rdec, lon.to_value(u.deg), lat.to_value(u.deg)).max(axis=1)
-                  <= rrad)
-        tiles = cand[inside]
-        if not len(tiles):
-            warnings.warn(f"ingest: no {nside=} tile lies entirely inside the region {region}; "
-                          "nothing written", stacklevel=2)
-    else:
-        tiles = np.unique(pix)
-    written = []
-    for t in tiles:
-        sub = df[pix == t]
-        written.append(_write_tile(
-            tile_path(spec.name, t, nside, cache_dir), sub,
-            {"catalog": spec.name, "vizier": spec.vizier, "nside": nside, "ipix": int(t),
-             "order": "nested", "source": "ingest",
-             "created": time.strftime("%Y-%m-%dT%H:%M:%S")}))
-    return written
+
+def _tile_meta(spec, ipix, nside, source, cones=None):
+    """The metadata of a tile written now (``cones`` None: complete)."""
+    return {"catalog": spec.name, "vizier": spec.vizier, "nside": nside, "ipix": int(ipix),
+            "order": "nested", "source": source,
+            "coverage": _COMPLETE if cones is None else json.dumps([list(c) for c in cones]),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S")}

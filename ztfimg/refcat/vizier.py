@@ -38,7 +38,8 @@ def _query_vizier(spec, ra, dec, radius, timeout):
     except (requests.ConnectionError, requests.Timeout) as err:
         raise OfflineError(
             f"cannot reach VizieR for {spec.name} ({spec.vizier}) at ra={ra:.5f} dec={dec:.5f}: "
-            f"{err}. Retry when the network is up, or fill the cache with ztfimg.refcat.ingest()"
+            f"{err}. Retry when the network is up, or fill the cache with "
+            "ztfimg.refcat.ingest(data, catalog, region=(ra, dec, radius))"
         ) from err
     except requests.HTTPError as err:
         raise CatalogError(f"VizieR answered an error for {spec.vizier}: {err}") from err
