@@ -1,0 +1,427 @@
+"""The ``ztfimg`` command line: bad input is one line on stderr and a meaningful exit status.
+
+Exit statuses: 0 success, 1 runtime error (a file, the data, the output directory; ``info``:
+any file failed), 2 usage error (options and their values, checked before any work), 3 an
+internal error (a bug), 130 interrupted. ``--traceback`` or ``ZTFIMG_TRACEBACK=1`` add the
+full traceback.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+import ztfimg
+from ztfimg import cli
+from ztfimg.cli import MAX_DEMO_SIZE, MIN_DEMO_SIZE, main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(autouse=True)
+def _no_traceback_env(monkeypatch):
+    monkeypatch.delenv("ZTFIMG_TRACEBACK", raising=False)
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    """A simulated 256x256 science frame with its mask, and a reference image, on disk."""
+    from ztfimg import simulate
+    d = tmp_path_factory.mktemp("sim")
+    frame = simulate.simulate_quadrant(shape=(256, 256), seed=1)
+    sci, msk = frame.write(d)
+    ref = simulate.simulate_reference(frame).write(d)
+    return {"sci": str(sci), "msk": str(msk), "ref": str(ref), "dir": str(d)}
+
+
+def run(capsys, *args):
+    """main(args) in-process: (exit status, stdout, list of stderr lines)."""
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err.splitlines()
+
+
+def assert_one_error(lines, *words, kind="error"):
+    """stderr is exactly one ``ztfimg: <kind>:`` line holding every word; no traceback."""
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"ztfimg: {kind}: "), lines
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    return lines[0]
+
+
+# ------------------------------------------------------------------------------ generic
+def test_version(capsys):
+    code, out, err = run(capsys, "--version")
+    assert (code, out, err) == (0, f"ztfimg {ztfimg.__version__}\n", [])
+
+
+def test_help_documents_exit_codes_and_traceback(capsys):
+    code, out, err = run(capsys, "--help")
+    assert code == 0 and not err
+    for text in ("--version", "--traceback", "ZTFIMG_TRACEBACK", "3 internal error", "2 usage"):
+        assert text in out
+    code, out, _ = run(capsys, "demo", "--help")
+    assert code == 0 and f"{MIN_DEMO_SIZE} to {MAX_DEMO_SIZE}" in out
+
+
+@pytest.mark.parametrize("args, words", [
+    ((), ["a command is required"]),
+    (("dmo",), ["invalid choice", "'dmo'"]),
+    (("demo", "--bogus"), ["unrecognized arguments: --bogus"]),
+    (("info",), ["FILE"]),
+])
+def test_usage_errors_are_one_line_exit_2(capsys, args, words):
+    code, out, err = run(capsys, *args)
+    assert code == 2 and out == ""
+    assert_one_error(err, *words, "--help")
+
+
+# ------------------------------------------------------------------------------ demo
+@pytest.mark.parametrize("seed", ["-1", "1.5", "x"])
+def test_demo_seed_must_be_non_negative_int(capsys, tmp_path, seed):
+    out_dir = tmp_path / "out"
+    code, out, err = run(capsys, "demo", "--seed", seed, "--outdir", out_dir)
+    assert code == 2 and out == ""
+    assert_one_error(err, "--seed", "non-negative integer", seed)
+    assert not out_dir.exists()
+
+
+def test_demo_seed_equals_form(capsys, tmp_path):
+    code, _, err = run(capsys, "demo", "--seed=-1", "--outdir", tmp_path)
+    assert code == 2
+    assert_one_error(err, "--seed")
+
+
+@pytest.mark.parametrize("size", ["0", "1", "100", str(MIN_DEMO_SIZE - 1), str(MAX_DEMO_SIZE + 1),
+                                  "abc", "512.0"])
+def test_demo_size_range(capsys, tmp_path, size):
+    code, out, err = run(capsys, "demo", "--size", size, "--outdir", tmp_path / "out")
+    assert code == 2 and out == ""
+    line = assert_one_error(err, "--size", f"from {MIN_DEMO_SIZE} to {MAX_DEMO_SIZE}", size)
+    assert "xpsf" not in line and "box_size" not in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_demo_at_the_smallest_size_runs(capsys, tmp_path):
+    code, out, err = run(capsys, "demo", "--size", MIN_DEMO_SIZE, "--outdir", tmp_path / "o")
+    assert code == 0, err
+    assert "zero point vs PS1" in out
+    for name in ("frame.png", "stamps.png", "zeropoint.png", "sources.csv"):
+        assert (tmp_path / "o" / name).stat().st_size > 0
+
+
+def test_demo_outdir_under_a_regular_file(capsys, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    code, out, err = run(capsys, "demo", "--outdir", afile / "out" / "deeper")
+    assert code == 2 and out == ""
+    assert_one_error(err, "--outdir", "not a directory", str(afile))
+    code, _, err = run(capsys, "demo", "--outdir", afile)
+    assert code == 2
+    assert_one_error(err, "--outdir", "not a directory")
+    assert afile.read_text() == "x"
+
+
+def test_demo_outdir_that_cannot_be_created(capsys, tmp_path, monkeypatch):
+    def refuse(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", path)
+    monkeypatch.setattr(cli.os, "makedirs", refuse)
+    code, _, err = run(capsys, "demo", "--outdir", tmp_path / "new")
+    assert code == 2
+    assert_one_error(err, "cannot create the output directory", "Permission denied")
+
+
+def test_outdir_check_leaves_nothing_behind(capsys, tmp_path):
+    target = tmp_path / "a" / "b"
+    code, _, err = run(capsys, "demo", "--outdir", target, "--seed", "-1")
+    assert code == 2
+    assert_one_error(err, "--seed")
+    assert not (tmp_path / "a").exists()
+
+
+def test_demo_real_excludes_size_and_seed(capsys, tmp_path):
+    code, _, err = run(capsys, "demo", "--real", "--size", "512", "--outdir", tmp_path)
+    assert code == 2
+    assert_one_error(err, "--real", "--size")
+
+
+def test_demo_real_without_cache_is_a_runtime_error(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZTFIMG_CACHE", str(tmp_path / "empty-cache"))
+    code, out, err = run(capsys, "demo", "--real", "--outdir", tmp_path / "out")
+    assert code == 1
+    assert_one_error(err, "fetch-data")
+
+
+def test_run_demo_validates_its_arguments(tmp_path):
+    from ztfimg.errors import InvalidParameterError
+    with pytest.raises(InvalidParameterError, match=f"from {MIN_DEMO_SIZE} to {MAX_DEMO_SIZE}"):
+        cli.run_demo(str(tmp_path / "o"), size=100)
+    with pytest.raises(InvalidParameterError, match="non-negative"):
+        cli.run_demo(str(tmp_path / "o"), seed=-1)
+    assert not (tmp_path / "o").exists()
+
+
+# ------------------------------------------------------------------------------ handler
+def test_runtime_oserror_is_one_line_exit_1(capsys, tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/somewhere/frame.png")
+    monkeypatch.setattr(cli, "run_demo", fail)
+    code, _, err = run(capsys, "demo", "--outdir", tmp_path)
+    assert code == 1
+    assert_one_error(err, "Permission denied", "/somewhere/frame.png")
+
+
+def test_ztfimg_error_is_one_line_exit_1(capsys, tmp_path, monkeypatch):
+    from ztfimg.errors import CatalogError
+
+    def fail(*args, **kwargs):
+        raise CatalogError("too few stars\nfor a fit")
+    monkeypatch.setattr(cli, "run_demo", fail)
+    code, _, err = run(capsys, "demo", "--outdir", tmp_path)
+    assert code == 1
+    assert err == ["ztfimg: error: too few stars for a fit"]
+
+
+def test_bug_is_a_summary_and_exit_3(capsys, tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+    monkeypatch.setattr(cli, "run_demo", fail)
+    code, _, err = run(capsys, "demo", "--outdir", tmp_path)
+    assert code == 3
+    assert_one_error(err, "ZeroDivisionError", "division by zero", "--traceback", "report",
+                     kind="internal error")
+
+
+@pytest.mark.parametrize("how", ["option", "option-after", "env"])
+def test_traceback_on_request(capsys, tmp_path, monkeypatch, how):
+    def fail(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+    monkeypatch.setattr(cli, "run_demo", fail)
+    args = ["demo", "--outdir", tmp_path]
+    if how == "option":
+        args = ["--traceback"] + args
+    elif how == "option-after":
+        args = args + ["--traceback"]
+    else:
+        monkeypatch.setenv("ZTFIMG_TRACEBACK", "1")
+    code, _, err = run(capsys, *args)
+    assert code == 3
+    assert err[0] == "Traceback (most recent call last):"
+    assert any("ZeroDivisionError: division by zero" == line for line in err)
+    assert err[-1].startswith("ztfimg: internal error: ZeroDivisionError")
+
+
+def test_traceback_for_a_user_error(capsys, sim, tmp_path):
+    code, _, err = run(capsys, "info", "--traceback", tmp_path / "missing_sciimg.fits")
+    assert code == 1
+    assert err[0] == "Traceback (most recent call last):"
+    assert "MissingFileError" in "\n".join(err)
+    assert err[-1].startswith("ztfimg: error: no such file")
+
+
+def test_traceback_env_zero_means_off(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZTFIMG_TRACEBACK", "0")
+    code, _, err = run(capsys, "info", tmp_path / "missing.fits")
+    assert code == 1
+    assert_one_error(err, "no such file")
+
+
+def test_interrupt_exit_130(capsys, tmp_path, monkeypatch):
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "run_demo", stop)
+    code, _, err = run(capsys, "demo", "--outdir", tmp_path)
+    assert (code, err) == (130, ["ztfimg: interrupted"])
+
+
+def test_broken_pipe_is_quiet(capsys, sim, monkeypatch):
+    def closed(msg):
+        raise BrokenPipeError(32, "Broken pipe")
+    monkeypatch.setattr(cli, "_log", closed)
+    code, _, err = run(capsys, "info", sim["sci"], sim["sci"])
+    assert (code, err) == (1, [])
+
+
+def test_warnings_are_one_line(capsys, tmp_path, monkeypatch):
+    def warn(*args, **kwargs):
+        warnings.warn("look at this\nresult", UserWarning)
+        return {}
+    monkeypatch.setattr(cli, "run_demo", warn)
+    code, _, err = run(capsys, "demo", "--outdir", tmp_path)
+    assert code == 0
+    assert err == ["ztfimg: warning: look at this result (UserWarning)"]
+
+
+# ------------------------------------------------------------------------------ info
+def test_info_science_with_mask(capsys, sim):
+    from ztfimg import ScienceImage
+    expected = int(ScienceImage(sim["sci"], sim["msk"]).get_mask().sum())
+    code, out, err = run(capsys, "info", sim["sci"])
+    assert (code, err) == (0, [])
+    lines = out.splitlines()
+    assert lines[0].startswith("<ScienceImage") and "[256x256, mask]" in lines[0]
+    assert lines[1].startswith(f"  mask {os.path.basename(sim['msk'])}: {expected} of 65536 "
+                               "pixels masked")
+    assert expected > 0
+
+
+def test_info_science_without_mask(capsys, sim, tmp_path):
+    alone = tmp_path / os.path.basename(sim["sci"])
+    shutil.copy(sim["sci"], alone)
+    code, out, err = run(capsys, "info", alone)
+    assert (code, err) == (0, [])
+    assert "no mask" in out.splitlines()[0]
+    assert "_mskimg.fits is not beside it" in out.splitlines()[1]
+
+
+def test_info_reference(capsys, sim):
+    code, out, err = run(capsys, "info", sim["ref"])
+    assert (code, err) == (0, [])
+    assert out.startswith("<ReferenceImage") and len(out.splitlines()) == 1
+
+
+def test_info_refuses_a_mask_and_names_the_science_file(capsys, sim):
+    code, out, err = run(capsys, "info", sim["msk"])
+    assert code == 1 and out == ""
+    assert_one_error(err, "bit mask", "not a science image", sim["sci"])
+
+
+def test_info_refuses_a_renamed_mask_by_its_header(capsys, sim, tmp_path):
+    renamed = tmp_path / "image.fits"
+    shutil.copy(sim["msk"], renamed)
+    code, _, err = run(capsys, "info", renamed)
+    assert code == 1
+    assert_one_error(err, "bit mask", "integer BITPIX=16", "legend", str(renamed))
+
+
+def test_info_reports_each_bad_file_and_goes_on(capsys, sim, tmp_path):
+    import numpy as np
+    from astropy.io import fits
+    from astropy.table import Table
+    missing = tmp_path / "missing_sciimg.fits"
+    text = tmp_path / "notes.txt"
+    text.write_text("not a FITS file\n")
+    truncated = tmp_path / os.path.basename(sim["sci"])
+    truncated.write_bytes(open(sim["sci"], "rb").read()[:100_000])
+    table = tmp_path / "table.fits"
+    Table({"a": [1, 2]}).write(table)
+    plain = tmp_path / "plain.fits"
+    fits.PrimaryHDU(np.ones((20, 30), np.float32)).writeto(plain)
+    files = [missing, sim["sci"], text, sim["msk"], truncated, table, tmp_path, plain, sim["ref"]]
+    code, out, err = run(capsys, "info", *files)
+    assert code == 1
+    bad = [missing, text, sim["msk"], truncated, table, tmp_path]
+    assert len(err) == len(bad), err
+    for line, path in zip(err, bad):
+        assert line.startswith("ztfimg: error: ") and str(path) in line, (line, path)
+    assert "no such file" in err[0]
+    assert "not FITS" in err[1]
+    assert "truncated" in err[3]
+    assert "no 2-D image" in err[4]
+    assert "directory" in err[5]
+    summaries = [line for line in out.splitlines() if line.startswith("<")]
+    kinds = [s.split()[0] for s in summaries]
+    assert kinds == ["<ScienceImage", "<ScienceImage", "<ReferenceImage"]
+    assert "[30x20, no mask] plain.fits" in summaries[1]
+
+
+def test_info_json(capsys, sim, tmp_path):
+    from ztfimg import ScienceImage
+    missing = tmp_path / "missing.fits"
+    code, out, err = run(capsys, "info", "--json", sim["sci"], missing, sim["ref"])
+    assert code == 1
+    assert_one_error(err, "no such file")
+    records = json.loads(out)
+    assert [r["ok"] for r in records] == [True, False, True]
+    sci, bad, ref = records
+    assert sci["file"] == sim["sci"] and sci["type"] == "ScienceImage"
+    assert sci["mask"] == sim["msk"] and sci["shape"] == [256, 256]
+    assert sci["masked_pixels"] == int(ScienceImage(sim["sci"], sim["msk"]).get_mask().sum())
+    assert sci["masked_fraction"] == pytest.approx(sci["masked_pixels"] / 256**2)
+    assert (sci["fieldid"], sci["ccdid"], sci["qid"], sci["filter"]) == (655, 13, 3, "ztfr")
+    assert bad == {"file": str(missing), "ok": False, "error": f"no such file: {str(missing)!r}"}
+    assert ref["type"] == "ReferenceImage" and ref["mask"] is None and ref["masked_pixels"] is None
+
+
+def test_info_json_all_good_exit_0(capsys, sim):
+    code, out, err = run(capsys, "info", "--json", sim["sci"])
+    assert (code, err) == (0, [])
+    assert len(json.loads(out)) == 1
+
+
+def test_info_bug_in_one_file_goes_on_and_exits_3(capsys, sim, monkeypatch):
+    real = cli._describe_image
+
+    def flaky(img):
+        if img.filename == sim["ref"]:
+            raise IndexError("list index out of range")
+        return real(img)
+    monkeypatch.setattr(cli, "_describe_image", flaky)
+    code, out, err = run(capsys, "info", sim["ref"], sim["sci"])
+    assert code == 3
+    assert_one_error(err, sim["ref"], "IndexError", "--traceback", kind="internal error")
+    assert out.startswith("<ScienceImage")
+
+
+def test_info_real_quadrant(capsys, real_quadrant_paths, real_image):
+    sci, msk = real_quadrant_paths
+    code, out, err = run(capsys, "info", sci)
+    assert (code, err) == (0, [])
+    lines = out.splitlines()
+    assert "field 655 c13 q3 ztfr" in lines[0] and "[3072x3080, mask]" in lines[0]
+    expected = int(real_image.get_mask().sum())
+    assert lines[1].startswith(f"  mask {os.path.basename(msk)}: {expected} of 9461760 pixels")
+    code, out, err = run(capsys, "info", msk)
+    assert code == 1 and out == ""
+    assert_one_error(err, "bit mask", sci)
+
+
+# ------------------------------------------------------------------------------ fetch-data
+def test_fetch_data_offline_from_cache(capsys, real_quadrant_paths, monkeypatch):
+    monkeypatch.setenv("ZTFIMG_OFFLINE", "1")
+    code, out, err = run(capsys, "fetch-data")
+    assert (code, err) == (0, [])
+    assert out.splitlines() == list(real_quadrant_paths)
+
+
+def test_fetch_data_offline_empty_cache(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZTFIMG_OFFLINE", "1")
+    monkeypatch.setenv("ZTFIMG_CACHE", str(tmp_path))
+    code, out, err = run(capsys, "fetch-data")
+    assert code == 1 and out == ""
+    assert_one_error(err, "offline")
+
+
+# ------------------------------------------------------------------------------ processes
+def _ztfimg(*args, cwd, env=None):
+    environ = {k: v for k, v in os.environ.items() if k != "ZTFIMG_TRACEBACK"}
+    environ["PYTHONPATH"] = ROOT + os.pathsep + environ.get("PYTHONPATH", "")
+    environ.update(env or {})
+    return subprocess.run([sys.executable, "-m", "ztfimg", *map(str, args)], cwd=cwd,
+                          env=environ, capture_output=True, text=True, timeout=300)
+
+
+def test_process_exit_codes(tmp_path, sim):
+    p = _ztfimg("--version", cwd=tmp_path)
+    assert (p.returncode, p.stdout, p.stderr) == (0, f"ztfimg {ztfimg.__version__}\n", "")
+    p = _ztfimg("demo", "--seed", "-1", cwd=tmp_path)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.count("\n") == 1 and p.stderr.startswith("ztfimg: error: argument --seed")
+    assert not (tmp_path / "ztfimg-demo").exists()
+    p = _ztfimg("info", sim["sci"], tmp_path / "missing.fits", sim["msk"], cwd=tmp_path)
+    assert p.returncode == 1
+    assert p.stdout.startswith("<ScienceImage")
+    lines = p.stderr.splitlines()
+    assert len(lines) == 2 and all(line.startswith("ztfimg: error: ") for line in lines)
+
+
+def test_process_traceback_env(tmp_path):
+    p = _ztfimg("info", tmp_path / "missing.fits", cwd=tmp_path, env={"ZTFIMG_TRACEBACK": "1"})
+    assert p.returncode == 1
+    assert p.stderr.startswith("Traceback (most recent call last):")
+    assert p.stderr.splitlines()[-1].startswith("ztfimg: error: no such file")
