@@ -39,7 +39,7 @@ import pandas as pd
 import sep
 
 from .background import _bool_mask, _finite_inputs, _native_float
-from .errors import HeaderKeywordError, InvalidParameterError
+from .errors import HeaderKeywordError, InvalidParameterError, ZTFImgWarning
 from .flags import ApertureFlag
 from .stamps import cut_stamps
 from .validation import as_annulus, as_gain, as_positions, as_radii, as_rms
@@ -48,7 +48,8 @@ __all__ = [
     "aperture_photometry", "curve_of_growth", "apcor_table_from_header",
     "aperture_correction", "apply_aperture_correction",
     "APER_PARTIAL", "APER_OFF_IMAGE", "APER_HAS_MASKED", "APER_ALL_MASKED",
-    "APER_BAD_POSITION", "APER_NO_SKY", "SKY_ESTIMATORS",
+    "APER_BAD_POSITION", "APER_NO_SKY", "SKY_ESTIMATORS", "AnnulusOverlapWarning",
+    "PreparedImage", "prepare_image",
 ]
 
 # Aliases of the ApertureFlag members, kept so that old code keeps working.
@@ -71,6 +72,7 @@ SKY_ESTIMATORS = ("mean", "median", "sigclip")
 _PER_RADIUS = ("sum", "sumerr", "area", "npix_masked", "masked_frac", "aper_flag")
 _STAMP_BUDGET = 4_000_000  # pixels per chunk for the median / clipped annulus sky
 _TINY = 1e-9
+_CENTRE_NUDGE = 1e-12  # px: see the sep work-around in aperture_photometry
 
 
 def _geometry(xs, ys, r, shape):
@@ -82,6 +84,10 @@ def _geometry(xs, ys, r, shape):
     off = np.hypot(ddx, ddy) >= r
     partial = ~off & ((xs - r < lo_x) | (xs + r > hi_x) | (ys - r < lo_y) | (ys + r > hi_y))
     return off, partial
+
+
+class AnnulusOverlapWarning(ZTFImgWarning):
+    """The sky annulus overlaps an aperture: the sky estimate holds the source's light."""
 
 
 def _dilate_blocks(blocks, k):
@@ -127,6 +133,70 @@ class _MaskNeighbourhood:
         bx = np.clip(np.floor((xs + 0.5) / self.block).astype(np.int64), 0, dil.shape[1] - 1)
         by = np.clip(np.floor((ys + 0.5) / self.block).astype(np.int64), 0, dil.shape[0] - 1)
         return dil[by, bx]
+
+
+class PreparedImage:
+    """An image made ready for many aperture calls: what depends only on the frame, once.
+
+    Build it with :func:`prepare_image` and pass it as ``data`` to
+    :func:`aperture_photometry` (and :func:`curve_of_growth`): the non-finite scan, the
+    zeroing of masked pixels, the mask's block map and its byte view are then not redone
+    on every call (a frame object keeps one per pixel selection).
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+        Native float, finite, masked pixels 0 (a copy only when the input needed one).
+    mask : numpy.ndarray of bool or None
+        Pixels left out (the input mask plus non-finite pixels), None when nothing is.
+    shape : tuple of int
+    """
+
+    def __init__(self, data, mask):
+        self.data = data
+        self.mask = mask
+        self.shape = data.shape
+        self._maskf = None if mask is None else mask.view(np.uint8)
+        self._neigh = None if mask is None else _MaskNeighbourhood(mask)
+
+    def __repr__(self):
+        nmask = 0 if self.mask is None else int(np.count_nonzero(self.mask))
+        return f"<PreparedImage {self.shape[1]}x{self.shape[0]}, {nmask} masked pixels>"
+
+
+def prepare_image(data, mask=None):
+    """Check and prepare an image once for many :func:`aperture_photometry` calls.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        2-D image (never modified).
+    mask : numpy.ndarray, optional
+        Pixels to leave out (bool, or integer non-zero = masked), same shape.
+
+    Returns
+    -------
+    PreparedImage
+
+    Raises
+    ------
+    ShapeMismatchError, InvalidParameterError
+        As :func:`aperture_photometry`.
+    """
+    if isinstance(data, PreparedImage):
+        if mask is not None:
+            raise InvalidParameterError("a PreparedImage carries its mask; pass mask=None")
+        return data
+    arr = _native_float(data)
+    bmask = _bool_mask(mask, arr.shape)
+    arr, bmask = _finite_inputs(arr, bmask)
+    if bmask is not None:
+        if not bmask.any():
+            bmask = None
+        elif np.any(arr[bmask] != 0):
+            # masked pixels are left out by summing zeros there (sep would rescale sums)
+            arr = np.where(bmask, arr.dtype.type(0), arr)
+    return PreparedImage(arr, bmask)
 
 
 def _annulus_pixels(arr, bmask, xs, ys, rin, rout):
@@ -195,9 +265,10 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
 
     Parameters
     ----------
-    data : numpy.ndarray
+    data : numpy.ndarray or PreparedImage
         2-D image, data units (DN), background-subtracted unless ``bkgann`` is given.
-        Never modified; non-finite pixels are treated as masked.
+        Never modified; non-finite pixels are treated as masked. A :class:`PreparedImage`
+        (:func:`prepare_image`, with its mask; ``mask`` then None) skips the per-frame work.
     x, y : float or array_like
         Aperture centres, 0-based pixels (``x`` = column). A scalar is used for every
         position of the other; arrays must have the same length. A pandas Series keeps
@@ -267,6 +338,12 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
     """
     radii, scalar = as_radii(radius, pixel_scale=pixel_scale)
     ann = as_annulus(bkgann, pixel_scale=pixel_scale)
+    if ann is not None and ann[0] < radii.max():
+        warnings.warn(
+            f"the sky annulus ({ann[0]:g}-{ann[1]:g} px) starts inside the aperture (radius "
+            f"{radii.max():g} px): the source's own light enters the sky and the sums are "
+            "biased low; use an inner radius >= the largest aperture radius",
+            AnnulusOverlapWarning, stacklevel=2)
     if sky_estimator not in SKY_ESTIMATORS:
         raise InvalidParameterError(
             f"sky_estimator must be one of {SKY_ESTIMATORS}; got {sky_estimator!r}")
@@ -278,11 +355,11 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
     sky_subpix = int(sky_subpix)
     if not np.isfinite(sigma) or sigma <= 0:
         raise InvalidParameterError(f"sigma must be > 0; got {sigma!r}")
-    arr = _native_float(data)
+    prepared = prepare_image(data, mask)
+    arr, bmask = prepared.data, prepared.mask
     index = x.index if isinstance(x, pd.Series) else (
         y.index if isinstance(y, pd.Series) else None)
     xs, ys, _ = as_positions(x, y)
-    bmask = _bool_mask(mask, arr.shape)
 
     var_map = None
     rms = as_rms(rms, arr.shape)
@@ -295,25 +372,25 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
     if n == 0:
         return _empty_frame(radii, scalar, index)
 
-    arr, bmask = _finite_inputs(arr, bmask)
     badpos = ~(np.isfinite(xs) & np.isfinite(ys))
     xg = np.where(badpos, 0.0, xs)
     yg = np.where(badpos, 0.0, ys)
+    # sep 1.4's exact overlap returns the whole pixel for a circle of r <= ~0.7 px centred
+    # exactly on a pixel centre (r = 0.3: area 1 instead of 0.283); 1e-12 px off the centre
+    # it is exact, and the sums move by < 1e-12 relative
+    centred = (xg == np.rint(xg)) & (yg == np.rint(yg))
+    if centred.any():
+        xg = np.where(centred, xg + _CENTRE_NUDGE, xg)
     subpix = int(subpix)
 
     # sep "corrects" sums for masked pixels (scales them up to the full area). ztfimg
     # leaves masked pixels out instead: they are set to 0 in a copy (only if needed) and
     # sep runs without a mask; the masked area is measured on a 0/1 map, only for the
     # positions that have a masked pixel nearby.
-    neigh = maskf = None
-    if bmask is not None and bmask.any():
-        if np.any(arr[bmask] != 0):
-            arr = np.where(bmask, arr.dtype.type(0), arr)
-        if var_map is not None:
-            var_map = np.where(bmask, 0.0, var_map)
-        # sep sums uint8 arrays: the bool mask viewed as bytes, no full-frame float copy
-        maskf = np.ascontiguousarray(bmask).view(np.uint8)
-        neigh = _MaskNeighbourhood(bmask)
+    # sep sums uint8 arrays: the bool mask viewed as bytes, no full-frame float copy
+    neigh, maskf = prepared._neigh, prepared._maskf
+    if bmask is not None and var_map is not None:
+        var_map = np.where(bmask, 0.0, var_map)
 
     def masked_area(rin, rout, sp):
         """Masked area (pixels) inside each circle (rin None) or annulus."""
@@ -390,9 +467,10 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         masked = np.clip(np.minimum(masked_area(None, r, subpix), area_in), 0.0, None)
         area = np.clip(area_in - masked, 0.0, None)
         with np.errstate(invalid="ignore", divide="ignore"):
-            frac = np.where(area_in > _TINY, masked / area_in, np.nan)
-        flag[(masked > _TINY) & ~off] |= APER_HAS_MASKED
-        allmasked = (area <= _TINY) & ~off
+            frac = np.where(area_in > 0, masked / area_in, np.nan)
+        # relative to the aperture's own area: a tiny aperture on clean pixels is not masked
+        flag[(masked > _TINY * area_in) & ~off] |= APER_HAS_MASKED
+        allmasked = (area <= _TINY * area_in) & ~off
         flag[allmasked] |= APER_ALL_MASKED
 
         net = raw - sky * area

@@ -35,10 +35,12 @@ import warnings
 
 import numpy as np
 
-from .errors import InvalidParameterError
+from .errors import InvalidParameterError, ZTFImgWarning
 
 __all__ = [
     "ZTFBit",
+    "as_bits",
+    "has_mask_legend",
     "BACKGROUND_BITS",
     "DETECTION_BITS",
     "KEYWORD_BITS",
@@ -109,7 +111,7 @@ MASK_LEGEND = {
 }
 
 
-class MaskLegendWarning(UserWarning):
+class MaskLegendWarning(ZTFImgWarning):
     """A mask header's own bit legend differs from the table ztfimg uses."""
 
 
@@ -142,6 +144,46 @@ def bits_from_keywords(**flags: bool) -> ZTFBit:
     return out
 
 
+def as_bits(bits) -> int:
+    """Check a bit selection: an integer (or :class:`ZTFBit`) within the 16 mask bits.
+
+    Parameters
+    ----------
+    bits : int or ZTFBit
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    InvalidParameterError
+        Not an integer, negative, or a bit beyond the 16 of a ZTF ``mskimg`` (int16).
+    """
+    if isinstance(bits, (bool, np.bool_)) or not isinstance(bits, (int, np.integer)):
+        raise InvalidParameterError(
+            f"bits must be an integer bit selection (e.g. ztfimg.bitmask.DETECTION_BITS or "
+            f"ZTFBit.SATURATED | ZTFBit.DEAD); got {type(bits).__name__} {bits!r}")
+    value = int(bits)
+    if value < 0 or value >= 1 << 16:
+        raise InvalidParameterError(
+            f"bits={value} selects bits outside the 16 of a ZTF mask (0 <= bits < 65536); "
+            "combine ZTFBit members instead")
+    return value
+
+
+def has_mask_legend(header) -> bool:
+    """True when ``header`` carries the ZTF bit-mask legend (``BITnn`` cards naming the
+    mask bits): the header of a ``*_mskimg.fits`` file, not of an image."""
+    for key in header:
+        m = _BITKEY.match(str(key))
+        if m:
+            text = _norm(header.comments[key])
+            if "SEXTRACTOR DETECTION" in text or "AIRCRAFT" in text:
+                return True
+    return False
+
+
 def to_bool(mask, bits=DETECTION_BITS) -> np.ndarray:
     """Boolean mask (True = masked) of the pixels with any of ``bits`` set.
 
@@ -161,7 +203,7 @@ def to_bool(mask, bits=DETECTION_BITS) -> np.ndarray:
     arr = np.asarray(mask)
     if arr.dtype.kind not in "iu":
         raise InvalidParameterError(f"a bit mask must be an integer array, got dtype {arr.dtype}")
-    bits = int(bits)
+    bits = as_bits(bits)
     if arr.ndim != 2 or arr.size < 1 << 20:
         return (arr & bits) != 0
     # row blocks: the integer temporary of ``mask & bits`` stays small on a full quadrant
@@ -227,7 +269,7 @@ def check_legend(header, warn: bool = True) -> dict[int, tuple[str, str]]:
         m = _BITKEY.match(str(key))
         if m:
             found[int(m.group(1))] = _norm(header.comments[key])
-    if not found or not any("SEXTRACTOR DETECTION" in v or "AIRCRAFT" in v for v in found.values()):
+    if not has_mask_legend(header):
         return {}
     diffs = {bit: (MASK_LEGEND[bit], found.get(bit, "<missing>"))
              for bit in MASK_LEGEND if _norm(MASK_LEGEND[bit]) != found.get(bit)}

@@ -17,6 +17,8 @@ __all__ = [
     "CatalogError",
     "OfflineError",
     "PSFFileError",
+    "CacheError",
+    "ZTFImgWarning",
 ]
 
 
@@ -61,3 +63,16 @@ class OfflineError(ZTFImgError, ConnectionError):
 
 class PSFFileError(FileFormatError):
     """A DAOPhot PSF file is malformed, truncated or uses an unsupported model."""
+
+
+class CacheError(ZTFImgError, OSError):
+    """The catalogue cache cannot be written (or read) where it was expected.
+
+    Raised instead of the raw :class:`OSError` (permission denied, a path component that
+    is a file, a full disk ...); the message names the tile, the directory and what to do.
+    Tiles already in the cache are left as they were: a tile is written whole or not at all.
+    """
+
+
+class ZTFImgWarning(UserWarning):
+    """Base class of the warnings ztfimg emits (a result is computed, but look at it)."""

@@ -126,10 +126,11 @@ def read_fits(path, *, header_only=False, dtype=None, readonly=True):
     """
     path = check_fits_path(path)
     try:
-        with warnings.catch_warnings():
+        # the file object is ours: closed even when astropy fails inside fits.open
+        with open(path, "rb") as fileobj, warnings.catch_warnings():
             warnings.simplefilter("error", category=fits.verify.VerifyWarning)
             warnings.filterwarnings("error", message=".*truncated.*")
-            with fits.open(path, memmap=True, lazy_load_hdus=True) as hdul:
+            with fits.open(fileobj, memmap=True, lazy_load_hdus=True) as hdul:
                 index = 0
                 if hdul[0].header.get("NAXIS", 0) == 0 and len(hdul) > 1:
                     index = 1
@@ -162,8 +163,9 @@ def read_fits(path, *, header_only=False, dtype=None, readonly=True):
             UserWarning) as exc:
         if isinstance(exc, (MissingFileError, FileFormatError)):
             raise
-        raise FileFormatError(f"cannot read FITS file {path!r} (truncated or not FITS?): "
-                              f"{exc}") from exc
+        detail = str(exc).split(". If this is really a FITS file")[0]  # astropy's own API hint
+        raise FileFormatError(f"cannot read {path!r} as a FITS image (expected a FITS file; "
+                              f"it is truncated or not FITS): {detail}") from exc
     if readonly:
         data.flags.writeable = False
     return data, header

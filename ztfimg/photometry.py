@@ -19,6 +19,7 @@ import numpy as np
 
 from .errors import InvalidParameterError
 from .filters import FILTERS, get_filter
+from .validation import as_numbers, check_same_shape
 
 __all__ = [
     "MAG_ERR_FACTOR",
@@ -39,7 +40,9 @@ MAG_ERR_FACTOR = 2.5 / np.log(10)
 #: ...); derived from the filter table :data:`ztfimg.filters.FILTERS`.
 ZTF_WAVELENGTHS = {f.name: f.wavelength for f in FILTERS}
 
-_FLUX_UNITS = ("flam", "fnu", "jy", "mjy", "ujy")
+#: Flux-density units of the conversions (any case): erg/s/cm2/A, erg/s/cm2/Hz, Jy, mJy, uJy.
+FLUX_UNITS = ("flam", "fnu", "jy", "mjy", "ujy")
+_FLUX_UNITS = FLUX_UNITS
 
 
 def filter_wavelength(filtername) -> float:
@@ -69,9 +72,15 @@ def filter_wavelength(filtername) -> float:
     return get_filter(filtername).wavelength
 
 
-def _arr(value):
-    out = np.asarray(value, dtype=float)
-    return out
+def _arr(value, name="value"):
+    return as_numbers(value, name=name)
+
+
+def _check(context, **values):
+    """Every array input is numbers, and arrays line up (the package's one rule)."""
+    arrays = {k: _arr(v, k) for k, v in values.items()
+              if v is not None or k not in ("error", "colour")}
+    check_same_shape(context, **arrays)
 
 
 def _ret(value, error, scalar):
@@ -105,6 +114,7 @@ def counts_to_mag(counts, error=None, *, magzp, magzpunc=0.0, clrcoeff=None, col
     mag, magerr : float or numpy.ndarray
         Magnitudes (NaN where counts <= 0 or NaN) and their errors (None if ``error`` is None).
     """
+    _check("counts_to_mag", counts=counts, error=error, colour=colour)
     scalar = np.ndim(counts) == 0
     c = _arr(counts)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -141,6 +151,7 @@ def mag_to_counts(mag, error=None, *, magzp, clrcoeff=None, colour=None):
     -------
     counts, counts_err : float or numpy.ndarray
     """
+    _check("mag_to_counts", mag=mag, error=error, colour=colour)
     scalar = np.ndim(mag) == 0
     m = _arr(mag)
     if colour is not None:
@@ -181,6 +192,7 @@ def mag_to_flux(mag, error=None, *, wavelength, unit="flam"):
     -------
     flux, flux_err : float or numpy.ndarray
     """
+    _check("mag_to_flux", mag=mag, error=error)
     unit = _check_unit(unit)
     scalar = np.ndim(mag) == 0
     m = _arr(mag)
@@ -211,6 +223,7 @@ def flux_to_mag(flux, error=None, *, wavelength, unit="flam"):
     -------
     mag, magerr : float or numpy.ndarray
     """
+    _check("flux_to_mag", flux=flux, error=error)
     unit = _check_unit(unit)
     scalar = np.ndim(flux) == 0
     f = _arr(flux)
@@ -258,6 +271,7 @@ def counts_to_flux(counts, error=None, *, magzp, wavelength, unit="flam", clrcoe
     flux, flux_err : float or numpy.ndarray
         The error is the counts error scaled (the zero-point uncertainty is not included).
     """
+    _check("counts_to_flux", counts=counts, error=error, colour=colour)
     unit = _check_unit(unit)
     scalar = np.ndim(counts) == 0 and np.ndim(colour) == 0
     factor = _flux_per_count(magzp, wavelength, unit, clrcoeff, colour)
@@ -286,6 +300,7 @@ def flux_to_counts(flux, error=None, *, magzp, wavelength, unit="flam", clrcoeff
     -------
     counts, counts_err : float or numpy.ndarray
     """
+    _check("flux_to_counts", flux=flux, error=error, colour=colour)
     unit = _check_unit(unit)
     scalar = np.ndim(flux) == 0 and np.ndim(colour) == 0
     factor = _flux_per_count(magzp, wavelength, unit, clrcoeff, colour)

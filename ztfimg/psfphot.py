@@ -160,6 +160,11 @@ def psf_photometry(data, x, y, psf, *, rms=None, gain=None, mask=None, fit_radiu
         raise InvalidParameterError(f"data must be a 2-D image, got shape {img.shape}")
     ny, nx = img.shape
     index = x.index if isinstance(x, pd.Series) else (y.index if isinstance(y, pd.Series) else None)
+    missing = [a for a in ("get_psf_stamps", "flux_scale", "fwhm") if not hasattr(psf, a)]
+    if missing:
+        raise InvalidParameterError(
+            f"psf must be a PSF model such as ztfimg.dao.DAOPhotPSF (with get_psf_stamps, "
+            f"flux_scale and fwhm); got {type(psf).__name__} {psf!r:.60}, which lacks {missing}")
     xa, ya, _ = as_positions(x, y)
     n = xa.size
     if index is not None and len(index) != n:

@@ -229,9 +229,11 @@ def extract_sources(data, *, thresh=5.0, err=None, mask=None, gain=None, minarea
     """
     arr = _native_float(data)
     shape = arr.shape
-    if not np.isscalar(thresh) or not np.isfinite(thresh) or thresh <= 0:
+    if (isinstance(thresh, (bool, np.bool_)) or not isinstance(thresh, (int, float, np.number))
+            or not np.isfinite(thresh) or thresh <= 0):
         raise InvalidParameterError(f"thresh must be a positive number (sigma); got {thresh!r}")
-    if int(minarea) != minarea or minarea < 1:
+    if (isinstance(minarea, (bool, np.bool_)) or not isinstance(minarea, (int, float, np.number))
+            or not np.isfinite(minarea) or int(minarea) != minarea or minarea < 1):
         raise InvalidParameterError(f"minarea must be a positive integer; got {minarea!r}")
     gain = as_gain(gain)
     if filter_type not in ("conv", "matched"):

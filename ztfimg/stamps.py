@@ -417,7 +417,8 @@ def cut_stamps(data, x, y, dx, dy=None, mask=None, wcs=None, fill=np.nan):
         raise ShapeMismatchError(f"data must be a 2-D array; got shape {arr.shape}")
     dy = dx if dy is None else dy
     for name, v in (("dx", dx), ("dy", dy)):
-        if isinstance(v, (bool, np.bool_)) or not np.isscalar(v) or int(v) != v or v < 1:
+        if (isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number))
+                or not np.isfinite(v) or int(v) != v or v < 1):
             raise InvalidParameterError(f"{name} must be a positive integer (pixels); got {v!r}")
     dx, dy = int(dx), int(dy)
     ny_f, nx_f = arr.shape

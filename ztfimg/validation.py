@@ -26,7 +26,7 @@ import pandas as pd
 from .errors import InvalidParameterError, ShapeMismatchError
 
 __all__ = ["as_positions", "as_radii", "as_annulus", "as_gain", "as_rms", "as_sky",
-           "as_per_position"]
+           "as_per_position", "as_numbers", "check_same_shape"]
 
 _MAX_SHOWN = 60
 
@@ -102,6 +102,71 @@ def _float_values(value, name, expected):
             f"{name} must be {expected}; got an array of shape {arr.shape} (flatten it, or "
             "pass one row/column)")
     return np.array(arr, dtype=np.float64, copy=True)
+
+
+def as_numbers(value, *, name="value"):
+    """``value`` as a float64 array of any shape (a new array), for value conversions.
+
+    Parameters
+    ----------
+    value : float, array_like or pandas.Series
+        Numbers (NaN allowed).
+    name : str, optional
+        Name used in messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, the shape of ``value`` (0-d for a scalar).
+
+    Raises
+    ------
+    InvalidParameterError
+        None, strings, booleans, complex or non-numeric input.
+    """
+    expected = "a number or an array of numbers"
+    if value is None or isinstance(value, (str, bytes)):
+        raise InvalidParameterError(f"{name} must be {expected}; got {_found(value)}")
+    if _is_quantity(value):
+        raise InvalidParameterError(f"{name} must be plain numbers in the documented unit; "
+                                    f"got a Quantity in {value.unit}")
+    if isinstance(value, (pd.Series, pd.Index)):
+        if value.dtype.kind == "b" or not pd.api.types.is_numeric_dtype(value.dtype):
+            raise InvalidParameterError(f"{name} must be {expected}; got a "
+                                        f"{type(value).__name__} of dtype {value.dtype}")
+        return value.to_numpy(dtype=np.float64, na_value=np.nan)
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iuf":
+        if arr.dtype.kind == "O":
+            try:
+                return np.array(arr, dtype=np.float64)
+            except (TypeError, ValueError):
+                pass
+        raise InvalidParameterError(f"{name} must be {expected}; got {_found(value)}")
+    return np.array(arr, dtype=np.float64, copy=True)
+
+
+def check_same_shape(context="values", **arrays):
+    """The broadcasting rule for value arrays: plain numbers go with anything, arrays must
+    have the same shape (never numpy's stretching of a length-1 or a smaller axis).
+
+    Parameters
+    ----------
+    context : str, optional
+        What is being computed, for the message.
+    **arrays : numpy.ndarray or None
+        Arrays by name (None entries are ignored).
+
+    Raises
+    ------
+    ShapeMismatchError
+        Two non-scalar arrays differ in shape.
+    """
+    shapes = {k: np.shape(v) for k, v in arrays.items() if v is not None and np.ndim(v) > 0}
+    if len(set(shapes.values())) > 1:
+        detail = ", ".join(f"{k} {v}" for k, v in shapes.items())
+        raise ShapeMismatchError(f"{context}: arrays of different shapes ({detail}); give one "
+                                 "value per element, or a plain number for all")
 
 
 def _names(name, n):

@@ -138,8 +138,21 @@ def project_catalog(image, catalog, *, label="catalog", kind=None, margin=0.0, m
         A new table: the input columns plus ``x``, ``y`` (0-based pixels), ``inside`` and
         the columns above.
     """
+    from collections.abc import Mapping
+
     from .catalog import CatalogCollection
-    df = catalog.to_pandas() if hasattr(catalog, "to_pandas") else pd.DataFrame(catalog)
+    if hasattr(catalog, "to_pandas"):
+        df = catalog.to_pandas()
+    elif isinstance(catalog, (pd.DataFrame, Mapping)):
+        try:
+            df = pd.DataFrame(catalog)
+        except ValueError as exc:
+            raise CatalogError(f"catalogue {label!r} cannot be read as a table: {exc}; give "
+                               "columns of equal length") from None
+    else:
+        raise CatalogError(f"catalogue {label!r} must be a pandas DataFrame, an astropy Table "
+                           f"or a mapping of columns (with ra, dec in degrees); got "
+                           f"{type(catalog).__name__}")
     missing = [c for c in ("ra", "dec") if c not in df]
     if missing:
         raise CatalogError(f"catalogue {label!r} lacks column(s) {missing}; it needs ra and "

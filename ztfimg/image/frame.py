@@ -25,7 +25,8 @@ from astropy.io import fits
 
 from .. import bitmask as _bitmask
 from .. import photometry as _phot
-from ..errors import (HeaderKeywordError, InvalidParameterError, ShapeMismatchError)
+from ..errors import (FileFormatError, HeaderKeywordError, InvalidParameterError,
+                      ShapeMismatchError)
 from ..fitsio import check_fits_path, read_fits, readonly
 from ..products import ProductStore, content_key
 from ..validation import as_positions, as_sky
@@ -39,6 +40,33 @@ __all__ = ["ZTFImage"]
 _WCS_KEY = re.compile(r"^(NAXIS\d?|WCSAXES|CTYPE\d|CRPIX\d|CRVAL\d|CUNIT\d|CDELT\d|CROTA\d|"
                       r"CD\d_\d|PC\d_\d|PV\d_\d+|[AB]P?_ORDER|[AB]P?_\d+_\d+|RADESYS|RADECSYS|"
                       r"EQUINOX|EPOCH|LONPOLE|LATPOLE|MJD-OBS|DATE-OBS)$")
+
+def _number(value, name, unit):
+    """A finite plain number, or the package's error."""
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number))
+            or not np.isfinite(value)):
+        raise InvalidParameterError(f"{name} must be a finite number ({unit}); got {value!r}")
+    return float(value)
+
+
+def _refuse_image_as_mask(path, header):
+    """A mask file must hold integers (BITPIX > 0): a float image there is a mix-up."""
+    if int(header.get("BITPIX", 16)) < 0:
+        raise FileFormatError(
+            f"{path!r} holds floating-point pixels (BITPIX={header['BITPIX']}), not a ZTF bit "
+            "mask: expected an integer *_mskimg.fits; give the science image first and its "
+            "mask second (or use ScienceImage.from_filename(sciimg))")
+
+
+def _refuse_mask_as_image(path, header):
+    """An image file must not be a bit mask (integer BITPIX with the mask legend)."""
+    named = os.path.basename(str(path)).endswith(("mskimg.fits", "mskimg.fits.fz"))
+    if int(header.get("BITPIX", -32)) > 0 and (named or _bitmask.has_mask_legend(header)):
+        raise FileFormatError(
+            f"{path!r} is a ZTF bit mask (integer BITPIX={header['BITPIX']}"
+            f"{', mask legend' if _bitmask.has_mask_legend(header) else ''}), not an image: "
+            "give the *_sciimg.fits (or *_refimg.fits) as the image and the mask second")
+
 
 class ZTFImage(HeaderAccess, Measurements):
     """One ZTF image (a quadrant): pixels, optional bit mask and header.
@@ -75,6 +103,7 @@ class ZTFImage(HeaderAccess, Measurements):
             if data is not None:
                 raise InvalidParameterError("give either an image file or a data array, not both")
             _, hdr = read_fits(self._imagefile, header_only=True)
+            _refuse_mask_as_image(self._imagefile, hdr)
             self._header = hdr if header is None else fits.Header(header)
             self._data = None
         else:
@@ -86,6 +115,9 @@ class ZTFImage(HeaderAccess, Measurements):
             self._data = self._as_image(data)
         self._mask = None
         self._maskheader = None
+        if self._maskfile is not None:
+            _, mhdr = read_fits(self._maskfile, header_only=True)
+            _refuse_image_as_mask(self._maskfile, mhdr)
         if mask is not None:
             if self._maskfile is not None:
                 raise InvalidParameterError("give either a mask file or a mask array, not both")
@@ -114,6 +146,9 @@ class ZTFImage(HeaderAccess, Measurements):
 
     @staticmethod
     def _as_image(data):
+        if np.ma.isMaskedArray(data):
+            # a masked array's masked pixels become NaN (and so are masked, bit NAN)
+            data = np.ma.asarray(data, dtype=np.float32).filled(np.nan)
         arr = np.asarray(data)
         if arr.ndim != 2:
             raise ShapeMismatchError(f"image data must be 2-D, got shape {arr.shape}")
@@ -123,6 +158,8 @@ class ZTFImage(HeaderAccess, Measurements):
         return out.copy() if (out is arr or np.shares_memory(out, arr)) else out
 
     def _as_mask(self, mask):
+        if np.ma.isMaskedArray(mask):
+            mask = np.ma.filled(mask, 0)
         arr = np.asarray(mask)
         if arr.dtype.kind not in "iu":
             raise InvalidParameterError(
@@ -174,13 +211,6 @@ class ZTFImage(HeaderAccess, Measurements):
 
     def _mask_array(self):
         if self._mask is None and self._maskfile is not None:
-            _, mhdr = read_fits(self._maskfile, header_only=True)
-            if int(mhdr.get("BITPIX", 16)) < 0:
-                from ..errors import FileFormatError
-                raise FileFormatError(
-                    f"{self._maskfile!r} holds floating-point pixels (BITPIX={mhdr['BITPIX']}): "
-                    "expected a ZTF bit mask (*_mskimg.fits, integer BITPIX); pass the mask "
-                    "file as the second argument and the science image as the first")
             mask, self._maskheader = read_fits(self._maskfile, dtype=np.int16, readonly=False)
             _bitmask.check_legend(self._maskheader)
             if mask.shape != self.shape:
@@ -225,7 +255,9 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         numpy.ndarray of bool
             Shape of the image, read-only. Without a mask, only non-finite pixels are True.
         """
-        if bits is None:
+        if bits is not None:
+            bits = _bitmask.as_bits(bits)
+        else:
             bits = _bitmask.bits_from_keywords(
                 tracks=tracks, ghosts=ghosts, spillage=spillage, spikes=spikes, dead=dead,
                 nan=nan, saturated=saturated, brightstarhalo=brightstarhalo,
@@ -367,8 +399,11 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         bool or numpy.ndarray of bool
         """
         ny, nx = self.shape
-        x = np.asarray(x, dtype=float)
-        y = np.asarray(y, dtype=float)
+        xs, ys, scalar = as_positions(x, y)
+        margin = _number(margin, "margin", "pixels")
+        if scalar:
+            xs, ys = xs[0], ys[0]
+        x, y = xs, ys
         with np.errstate(invalid="ignore"):
             return ((x >= -0.5 + margin) & (x <= nx - 0.5 - margin)
                     & (y >= -0.5 + margin) & (y <= ny - 0.5 - margin))
@@ -398,6 +433,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
             Extra pixels around the frame.
         """
         from astropy.coordinates import angular_separation
+        margin = _number(margin, "margin", "pixels")
         ny, nx = self.shape
         rac, decc = self.get_center("radec")
         cx = np.array([-0.5 - margin, nx - 0.5 + margin, nx - 0.5 + margin, -0.5 - margin])
@@ -543,6 +579,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         self._background = background
         self._bkg_version += 1
         self._products.drop("compute")
+        self._products.drop("prepared")
         return self
 
     def load_source_background(self, thresh=3.0, ellipse_scale=3.0, **kwargs):
@@ -645,11 +682,16 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         return self.datamasked if name == "datamasked" else self.dataclean
 
     def drop_products(self, name=None):
-        """Free memoised products (all, or one kind: 'mask', 'background', 'compute', 'wcs').
+        """Free memoised products (all, or one kind: 'mask', 'background', 'compute',
+        'prepared', 'wcs').
 
         The user state (current background choice, sources, PSF, catalogues) is kept; the
         products are recomputed on demand.
         """
+        names = ("mask", "background", "compute", "prepared", "wcs")
+        if name is not None and name not in names:
+            raise InvalidParameterError(f"drop_products takes one of {names} or nothing (all); "
+                                        f"got {name!r}")
         self._products.drop(name)
         return self
 

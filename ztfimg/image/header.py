@@ -9,16 +9,20 @@ keyword table of a ZTF science quadrant; a reference image overrides a few lines
 
 from __future__ import annotations
 
+import math
 import re
 
 from .. import filenames as _filenames
 from ..errors import HeaderKeywordError, InvalidParameterError
 from ..filters import get_filter, normalise_filter
 
-__all__ = ["Keyword", "HeaderAccess", "REQUIRED"]
+__all__ = ["Keyword", "HeaderAccess", "REQUIRED", "SENTINELS", "read_keyword"]
 
 #: Marker of a keyword without a default: its absence is an error.
 REQUIRED = object()
+
+#: Values IPAC writes for "not measured" in numeric keywords (MAGZP = -99 ...): read as absent.
+SENTINELS = (-99.0, -999.0, -9999.0)
 
 
 def read_keyword(header, keys, *, cast=float, default=REQUIRED, where=None):
@@ -40,18 +44,28 @@ def read_keyword(header, keys, *, cast=float, default=REQUIRED, where=None):
     HeaderKeywordError
         A present value cannot be cast, or none is present and there is no default.
     """
+    sentinel = None
     for key in keys:
         if key in header:
             value = header[key]
             if value is None or (isinstance(value, str) and not value.strip()):
                 continue
             try:
-                return cast(value)
+                out = cast(value)
             except (TypeError, ValueError):
                 raise HeaderKeywordError(
                     f"header keyword {key}={value!r} cannot be read as {cast.__name__} "
                     f"in {where or 'the header'}; fix or remove the card") from None
+            if cast is float and (not math.isfinite(out) or out in SENTINELS):
+                sentinel = sentinel or f"{key}={value!r}"
+                continue  # IPAC's "no value": treated as missing
+            return out
     if default is REQUIRED:
+        if sentinel:
+            raise HeaderKeywordError(
+                f"header keyword {sentinel} in {where or 'the header'} is IPAC's 'no value' "
+                "sentinel (the pipeline could not measure it): this frame has no usable "
+                f"{keys[0]}; skip it or set the value yourself")
         raise HeaderKeywordError(f"header keyword {' or '.join(keys)} is missing from "
                                  f"{where or 'the header'}")
     return default
@@ -131,8 +145,12 @@ class HeaderAccess:
     _pcolor = Keyword("PCOLOR", cast=_pcolor, default=None, doc="Calibration colour")
 
     def get_value(self, key, default=None):
-        """A header value by keyword, or ``default`` when absent."""
+        """A header value by keyword, or ``default`` when absent (raw: no sentinel check)."""
         return self._header.get(key, default)
+
+    def _optional(self, key, cast=float):
+        """A numeric keyword, None when absent or an IPAC sentinel (-99 ...)."""
+        return read_keyword(self._header, (key,), cast=cast, default=None, where=self.filename)
 
     @property
     def filtername(self) -> str:

@@ -23,17 +23,29 @@ import numpy as np
 
 from .. import bitmask as _bitmask
 from .. import filenames as _filenames
-from ..errors import InvalidParameterError, MissingFileError
+from ..errors import InvalidParameterError, MissingFileError, ZTFImgWarning
 from ..validation import as_annulus, as_radii
 from .selectors import normalise_selector
 
 __all__ = ["Measurements", "NoWCSWarning"]
 
 _UNITS = ("counts", "mag", "flux")
-_FLUX_UNITS = ("flam", "fnu", "jy", "mjy", "ujy")
 
 
-class NoWCSWarning(UserWarning):
+def _check_units(unit, flux_unit):
+    """``unit`` and ``flux_unit`` in their canonical (lower-case) spelling."""
+    from ..photometry import FLUX_UNITS
+    u = str(unit).lower() if isinstance(unit, str) else unit
+    f = str(flux_unit).lower() if isinstance(flux_unit, str) else flux_unit
+    if u not in _UNITS:
+        raise InvalidParameterError(f"unit must be 'counts', 'mag' or 'flux'; got {unit!r}")
+    if f not in FLUX_UNITS:
+        raise InvalidParameterError(f"flux_unit must be one of {FLUX_UNITS} (any case); "
+                                    f"got {flux_unit!r}")
+    return u, f
+
+
+class NoWCSWarning(ZTFImgWarning):
     """The frame has no usable WCS: sky positions are NaN."""
 
 
@@ -73,7 +85,7 @@ class Measurements:
             (DN, with the source Poisson term), ``maskbits``, ``sep_flag``
             (:class:`ztfimg.flags.SourceFlag`), ``ra``, ``dec`` (NaN with a
             :class:`NoWCSWarning` when the header has no WCS) and, with ``setmag``,
-            ``mag``, ``magerr``.
+            ``mag``, ``magerr`` (NaN with a warning when MAGZP is absent or IPAC's -99).
         """
         df, segmap = self._extract(thresh, data, setmag, minarea=minarea, err=err, **kwargs)
         self._sources = df
@@ -93,7 +105,7 @@ class Measurements:
         df = _src.extract_sources(arr, thresh=thresh,
                                   err=self.background.globalrms if err is None else err,
                                   mask=self._mask_owner(_bitmask.DETECTION_BITS),
-                                  gain=self.get_value("GAIN"), minarea=minarea,
+                                  gain=self._optional("GAIN"), minarea=minarea,
                                   bitmask=self._mask_array(),
                                   background=None if sky_free else self.background, **kwargs)
         segmap = None
@@ -109,8 +121,16 @@ class Measurements:
                               "are NaN and they are not added to the catalogues", NoWCSWarning,
                               stacklevel=3)
         if setmag:
-            df["mag"], df["magerr"] = self.counts_to_mag(df["flux"].to_numpy(),
-                                                         df["fluxerr"].to_numpy())
+            if self._optional("MAGZP") is None:
+                df["mag"] = np.nan
+                df["magerr"] = np.nan
+                if warn:
+                    warnings.warn(f"{self.filename or 'this image'} has no usable MAGZP (absent "
+                                  "or IPAC's -99): the sources' mag/magerr are NaN",
+                                  ZTFImgWarning, stacklevel=3)
+            else:
+                df["mag"], df["magerr"] = self.counts_to_mag(df["flux"].to_numpy(),
+                                                             df["fluxerr"].to_numpy())
         return df, segmap
 
     @property
@@ -180,10 +200,7 @@ class Measurements:
             NaN or fully masked positions give NaN and a flag; no row is dropped.
         """
         from .. import aperture as _ap
-        if unit not in _UNITS:
-            raise InvalidParameterError(f"unit must be 'counts', 'mag' or 'flux', got {unit!r}")
-        if flux_unit not in _FLUX_UNITS:
-            raise InvalidParameterError(f"flux_unit must be one of {_FLUX_UNITS}, got {flux_unit!r}")
+        unit, flux_unit = _check_units(unit, flux_unit)
         scale = self.pixel_scale
         radii, rscalar = as_radii(radius, pixel_scale=scale)
         ann = as_annulus(bkgann, pixel_scale=scale)
@@ -194,10 +211,9 @@ class Measurements:
         if unit != "counts":
             self.magzp  # noqa: B018 - a missing MAGZP raises before the photometry
         xs, ys, _, sky = self._positions(x, y, coords)
-        arr = self._named_data(data, compute=True)
-        df = _ap.aperture_photometry(arr, xs, ys, float(radii[0]) if rscalar else radii,
-                                     rms=self._rms_value(rms), gain=self.get_value("GAIN"),
-                                     mask=self._mask_owner(_bitmask.DETECTION_BITS),
+        df = _ap.aperture_photometry(self._prepared(data), xs, ys,
+                                     float(radii[0]) if rscalar else radii,
+                                     rms=self._rms_value(rms), gain=self._optional("GAIN"),
                                      bkgann=ann, sky_estimator=sky_estimator, **kwargs)
         if sky is not None:
             df.insert(0, "dec", sky[1])
@@ -251,6 +267,7 @@ class Measurements:
             Shape ``(n,)`` for one radius, ``(n, nradii)`` for several; NaN for off-image,
             NaN or fully masked positions (see the DataFrame's ``aper_flag``).
         """
+        unit, flux_unit = _check_units(unit, flux_unit)
         df = self.aperture_photometry(x, y, radius, coords=coords, bkgann=bkgann, unit=unit,
                                       data=data, apcor=apcor, flux_unit=flux_unit, **kwargs)
         if as_dataframe:
@@ -282,10 +299,22 @@ class Measurements:
         """
         from .. import aperture as _ap
         rad, _ = as_radii(radii, pixel_scale=self.pixel_scale)
-        return _ap.curve_of_growth(self._named_data(data, compute=True), x, y, rad,
-                                   mask=self._mask_owner(_bitmask.DETECTION_BITS),
+        return _ap.curve_of_growth(self._prepared(data), x, y, rad,
                                    bkgann=as_annulus(bkgann, pixel_scale=self.pixel_scale),
                                    **kwargs)
+
+    def _prepared(self, data):
+        """The pixels of ``data`` made ready for aperture calls, with the detection mask.
+
+        For 'dataclean' (the compute array, already finite with bad pixels 0) it is kept
+        with the current background's version, so a call does no frame-sized work.
+        """
+        from .. import aperture as _ap
+        mask = self._mask_owner(_bitmask.DETECTION_BITS)
+        if isinstance(data, str) and normalise_selector(data) == "dataclean":
+            return self._products.get("prepared", self._bkg_version,
+                                      lambda: _ap.prepare_image(self._compute(), mask))
+        return _ap.prepare_image(self._named_data(data, compute=True), mask)
 
     # ------------------------------------------------------------------ stamps
     def get_stamp(self, x, y, dx=23, dy=None, asarray=False, *, data="dataclean",
@@ -453,6 +482,10 @@ class Measurements:
         self
         """
         from ..dao import DAOPhotPSF
+        if not isinstance(psf, (DAOPhotPSF, str, os.PathLike)):
+            raise InvalidParameterError(
+                f"set_psf needs a DAOPhotPSF or the path of a DAOPhot .psf file (IPAC's "
+                f"*_sciimgdao.psf); got {type(psf).__name__} {psf!r}")
         self._psf = psf if isinstance(psf, DAOPhotPSF) else DAOPhotPSF(psf)
         return self
 
@@ -497,9 +530,9 @@ class Measurements:
             if not sky_free:
                 arr = self.background.subtract(arr)
             sky = 0.0
-        zp = self.get_value("MAGZP")
+        zp = self._optional("MAGZP")
         df = psf_photometry(arr, xs, ys, psf, rms=self._rms_value(rms),
-                            gain=self.get_value("GAIN"),
+                            gain=self._optional("GAIN"),
                             mask=self._mask_owner(_bitmask.DETECTION_BITS),
                             fit_radius=fit_radius, sky=sky,
                             zp=None if zp is None else float(zp),
@@ -553,4 +586,4 @@ class Measurements:
 
     def _extract_quietly(self):
         """Sources with the default extraction, without storing them (no side effect)."""
-        return self._extract(setmag=self.get_value("MAGZP") is not None, warn=False)[0]
+        return self._extract(warn=False)[0]

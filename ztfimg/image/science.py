@@ -21,14 +21,6 @@ from .header import Keyword, read_keyword
 __all__ = ["ScienceImage", "ReferenceImage"]
 
 
-def _resolve(filename):
-    """A path, or a bare ZTF name looked up in the ``$ZTFDATA`` mirror."""
-    path = os.fspath(filename)
-    if not os.path.exists(path) and os.path.dirname(path) == "" and os.environ.get("ZTFDATA"):
-        path = _filenames.local_path(path)
-    return path
-
-
 class ScienceImage(ZTFImage):
     """A ZTF science quadrant (``*_sciimg.fits``) with its bit mask (``*_mskimg.fits``).
 
@@ -69,7 +61,7 @@ class ScienceImage(ZTFImage):
         MissingFileError
             If the image (or the required mask) cannot be found.
         """
-        path = check_fits_path(_resolve(filename))
+        path = check_fits_path(_filenames.find_file(filename))
         if maskfile is None:
             candidate = _filenames.sibling(path, "mskimg")
             if os.path.exists(candidate):
@@ -111,7 +103,7 @@ class ReferenceImage(ZTFImage):
         -------
         ReferenceImage
         """
-        return cls(_resolve(filename))
+        return cls(_filenames.find_file(filename))
 
     def get_background(self, box_size=None, filter_size=None, *, use_globmed=None, **kwargs):
         """Background of the co-add: the constant GLOBMED convention, or a sep mesh.
