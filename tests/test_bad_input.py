@@ -367,3 +367,52 @@ def test_truncated_fits_leaves_no_open_file(tmp_path):
                 read_fits(path, header_only=header_only)
         gc.collect()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+_SWEEP_MODULES = ["aperture", "background", "sources", "stamps", "photometry", "bitmask",
+                  "psfphot", "zeropoint", "plotting", "filters", "flags", "validation", "fitsio",
+                  "catalog", "filenames"]
+_BAD = [None, "x", np.array(["a", "b"]), np.full((3, 3), np.nan), -1, {"a": 1}]
+
+
+def _public_functions():
+    import importlib
+    import inspect
+    out = []
+    for m in _SWEEP_MODULES:
+        mod = importlib.import_module(f"ztfimg.{m}")
+        for name in getattr(mod, "__all__", []):
+            obj = getattr(mod, name)
+            if inspect.isfunction(obj):
+                out.append((f"{m}.{name}", obj))
+    return out
+
+
+@pytest.mark.parametrize("name, func", _public_functions(), ids=lambda v: v if isinstance(v, str) else "")
+def test_level1_functions_raise_only_package_errors(name, func):
+    """Each required argument of each public level-1 function, replaced by a bad value:
+    the package's error, or Python's own TypeError for a wrong call signature."""
+    import inspect
+
+    import matplotlib.pyplot as plt
+    sig = inspect.signature(func)
+    required = [p for p in sig.parameters.values() if p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    keywords = {p.name: {"magzp": 26.0, "wavelength": 6000.0}.get(p.name, 1.0)
+                for p in sig.parameters.values()
+                if p.kind == p.KEYWORD_ONLY and p.default is p.empty}
+    for bad in _BAD:
+        for k in range(len(required)):
+            args = [np.ones((20, 20), np.float32) if i == 0 else 1.0 for i in range(len(required))]
+            args[k] = bad
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    func(*args, **keywords)
+                except ZTFImgError:
+                    pass
+                except TypeError as exc:  # only a call-signature mistake may stay Python's
+                    assert "argument" in str(exc), f"{name}(arg {k} = {bad!r}): {exc!r}"
+                except Exception as exc:  # noqa: BLE001 - the point of the test
+                    pytest.fail(f"{name}(arg {k} = {bad!r}) raised {type(exc).__name__}: {exc}")
+            plt.close("all")

@@ -602,6 +602,10 @@ def apcor_table_from_header(header):
     HeaderKeywordError
         A keyword is missing or unreadable.
     """
+    if not (hasattr(header, "__getitem__") and hasattr(header, "__contains__")) or isinstance(
+            header, (str, bytes, np.ndarray)):
+        raise InvalidParameterError(f"apcor_table_from_header needs a FITS header (or a mapping "
+                                    f"of keywords); got {type(header).__name__}")
     try:
         diam = [float(v) for v in str(header["FIXAPERS"]).split(",")]
     except KeyError:
@@ -640,6 +644,12 @@ def aperture_correction(radius, apcor):
     InvalidParameterError
         No entry for that diameter (use :func:`curve_of_growth` for other radii).
     """
+    if (isinstance(radius, (bool, np.bool_)) or not isinstance(radius, (int, float, np.number))
+            or not np.isfinite(radius) or radius <= 0):
+        raise InvalidParameterError(f"radius must be a positive number of pixels; got {radius!r}")
+    if not hasattr(apcor, "items"):
+        raise InvalidParameterError(f"apcor must be a dict {{diameter_px: (apcor, apcorunc)}} "
+                                    f"(apcor_table_from_header); got {type(apcor).__name__}")
     d = 2.0 * float(radius)
     for key, val in apcor.items():
         if abs(float(key) - d) < 1e-6:

@@ -175,6 +175,9 @@ def as_bits(bits) -> int:
 def has_mask_legend(header) -> bool:
     """True when ``header`` carries the ZTF bit-mask legend (``BITnn`` cards naming the
     mask bits): the header of a ``*_mskimg.fits`` file, not of an image."""
+    if not hasattr(header, "comments"):
+        raise InvalidParameterError(f"expected an astropy.io.fits.Header (with its comments); "
+                                    f"got {type(header).__name__}")
     for key in header:
         m = _BITKEY.match(str(key))
         if m:
@@ -264,13 +267,13 @@ def check_legend(header, warn: bool = True) -> dict[int, tuple[str, str]]:
     dict
         ``{bit: (expected, found)}`` for every bit whose description differs.
     """
+    if not has_mask_legend(header):
+        return {}
     found = {}
     for key in header:
         m = _BITKEY.match(str(key))
         if m:
             found[int(m.group(1))] = _norm(header.comments[key])
-    if not has_mask_legend(header):
-        return {}
     diffs = {bit: (MASK_LEGEND[bit], found.get(bit, "<missing>"))
              for bit in MASK_LEGEND if _norm(MASK_LEGEND[bit]) != found.get(bit)}
     if diffs and warn:

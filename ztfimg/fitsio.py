@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 from astropy.io import fits
 
-from .errors import FileFormatError, MissingFileError
+from .errors import FileFormatError, InvalidParameterError, MissingFileError
 
 __all__ = ["read_fits", "check_fits_path", "readonly"]
 
@@ -31,7 +31,11 @@ def check_fits_path(path) -> str:
     MissingFileError
         If it does not exist or is a directory.
     """
-    path = os.fspath(path)
+    try:
+        path = os.fsdecode(os.fspath(path))
+    except TypeError:
+        raise InvalidParameterError(f"expected the path of a FITS file (str or path-like); got "
+                                    f"{type(path).__name__} {path!r:.60}") from None
     if not os.path.exists(path):
         raise MissingFileError(f"no such file: {path!r}")
     if os.path.isdir(path):

@@ -27,7 +27,8 @@ import pandas as pd
 
 from .errors import InvalidParameterError, ShapeMismatchError
 from .flags import PSFFlag
-from .validation import as_gain, as_per_position, as_positions, as_radii, as_rms
+from .validation import (as_gain, as_numbers, as_per_position, as_positions, as_radii,
+                         as_rms)
 
 __all__ = ["psf_photometry", "FLAGS", "robust_rms"]
 
@@ -63,7 +64,7 @@ def robust_rms(data, mask=None, max_pixels=1_000_000):
 
     from astropy.stats import mad_std, sigma_clip
 
-    d = np.asarray(data, dtype=float)
+    d = as_numbers(data, name="data")
     good = np.isfinite(d)
     if mask is not None:
         good &= ~np.asarray(mask, dtype=bool)

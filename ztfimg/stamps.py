@@ -26,7 +26,7 @@ import pandas as pd
 
 from .errors import InvalidParameterError, ShapeMismatchError
 from .flags import StampFlag
-from .validation import as_positions, as_radii
+from .validation import as_numbers, as_positions, as_radii
 
 __all__ = ["Stamp", "Stamps", "cut_stamps", "stamp_origin",
            "STAMP_EDGE", "STAMP_OFF_IMAGE", "STAMP_BAD_POSITION"]
@@ -55,7 +55,10 @@ def stamp_origin(x, size):
     numpy.ndarray
         ``floor(x - (size - 1) / 2 + 0.5)`` as int64 (0 where ``x`` is not finite).
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = as_numbers(x, name="x")
+    if (isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, float, np.number))
+            or not np.isfinite(size) or int(size) != size or size < 1):
+        raise InvalidParameterError(f"size must be a positive integer (pixels); got {size!r}")
     with np.errstate(invalid="ignore"):
         x0 = np.floor(x - (size - 1) / 2.0 + 0.5)
     return np.where(np.isfinite(x0), x0, 0).astype(np.int64)

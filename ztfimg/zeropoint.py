@@ -24,6 +24,7 @@ import numpy as np
 from astropy.stats import mad_std
 
 from .errors import InvalidParameterError, ShapeMismatchError
+from .validation import as_numbers
 
 __all__ = ["fit_zeropoint", "ZeroPointResult"]
 
@@ -180,7 +181,7 @@ class ZeroPointResult:
 def _array(name, values, n):
     if values is None:
         return None
-    arr = np.asarray(values, dtype=float).ravel()
+    arr = as_numbers(values, name=name).ravel()
     if n is not None and arr.shape != (n,):
         raise ShapeMismatchError(f"{name} has {arr.size} values, expected {n} like inst_mag")
     return arr
@@ -260,6 +261,10 @@ def fit_zeropoint(inst_mag, ref_mag, colour=None, inst_err=None, ref_err=None,
     >>> round(res.zp, 2), round(res.clrcoeff, 2)
     (26.3, 0.1)
     """
+    for name, value in (("inst_mag", inst_mag), ("ref_mag", ref_mag)):
+        if value is None:
+            raise InvalidParameterError(f"fit_zeropoint needs {name} (magnitudes, one per star); "
+                                        "got None")
     inst = _array("inst_mag", inst_mag, None)
     n = inst.size
     ref = _array("ref_mag", ref_mag, n)
@@ -270,7 +275,7 @@ def fit_zeropoint(inst_mag, ref_mag, colour=None, inst_err=None, ref_err=None,
     def err(name, e):
         if e is None:
             return None
-        e = np.asarray(e, dtype=float)
+        e = as_numbers(e, name=name)
         return np.broadcast_to(e, (n,)).astype(float) if e.ndim == 0 else _array(name, e, n)
 
     ierr, rerr = err("inst_err", inst_err), err("ref_err", ref_err)
