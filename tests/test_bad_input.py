@@ -151,7 +151,7 @@ CASES = [
     ("is_inside: string", lambda e: e.z.is_inside("a", 1.0),
      InvalidParameterError, r"number or a 1-D array", r"'a'"),
     ("get_center: system", lambda e: e.z.get_center("galactic"),
-     InvalidParameterError, r"'xy' or 'radec'", r"galactic"),
+     InvalidParameterError, r"'xy', 'pixels', 'radec', 'sky'", r"galactic"),
     ("get_footprint_radius: margin", lambda e: e.z.get_footprint_radius("a"),
      InvalidParameterError, r"finite number", r"'a'"),
     ("set_catalog: a string", lambda e: e.z.set_catalog("abc", "mine"),
@@ -415,4 +415,54 @@ def test_level1_functions_raise_only_package_errors(name, func):
                     assert "argument" in str(exc), f"{name}(arg {k} = {bad!r}): {exc!r}"
                 except Exception as exc:  # noqa: BLE001 - the point of the test
                     pytest.fail(f"{name}(arg {k} = {bad!r}) raised {type(exc).__name__}: {exc}")
+            plt.close("all")
+
+
+def _image_methods():
+    import inspect
+
+    from ztfimg import ReferenceImage, ScienceImage
+    out = []
+    for cls in (ScienceImage, ReferenceImage):
+        for name, obj in inspect.getmembers(cls):
+            if not name.startswith("_") and inspect.isfunction(obj):
+                out.append((f"{cls.__name__}.{name}", name))
+    return out
+
+
+_BAD_OBJ = [None, "x", np.array(["a", "b"]), np.full((3, 3), np.nan), -1, {"a": 1},
+            [1.0, 2.0, 3.0]]
+
+
+@pytest.mark.parametrize("label, method", _image_methods(), ids=lambda v: v)
+def test_frame_methods_raise_only_package_errors(env, label, method):
+    """Each positional parameter of each public frame method, replaced by a bad value (the
+    others at their defaults, or 50.0): the package's error, a result, or Python's own
+    TypeError for a wrong call; never a raw numpy/astropy/sep error."""
+    import inspect
+
+    import matplotlib.pyplot as plt
+
+    from ztfimg import ReferenceImage
+    cls_name = label.split(".")[0]
+    for k_bad in _BAD_OBJ:
+        z = env.sim.to_image() if cls_name == "ScienceImage" else ReferenceImage.from_arrays(
+            env.sim.data, env.sim.header)
+        func = getattr(z, method)
+        params = [p for p in inspect.signature(func).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        for k in range(len(params)):
+            args = [50.0 if p.default is p.empty else p.default for p in params]
+            args[k] = k_bad
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    func(*args)
+                except ZTFImgError:
+                    pass
+                except TypeError as exc:
+                    assert "argument" in str(exc), f"{label}({params[k].name}={k_bad!r}): {exc!r}"
+                except Exception as exc:  # noqa: BLE001 - the point of the test
+                    pytest.fail(f"{label}({params[k].name}={k_bad!r}) raised "
+                                f"{type(exc).__name__}: {exc}")
             plt.close("all")

@@ -36,6 +36,7 @@ import warnings
 import numpy as np
 
 from .errors import InvalidParameterError, ZTFImgWarning
+from .validation import as_bool
 
 __all__ = [
     "ZTFBit",
@@ -139,7 +140,7 @@ def bits_from_keywords(**flags: bool) -> ZTFBit:
             f"unknown mask keyword(s) {sorted(unknown)}; known: {sorted(KEYWORD_BITS)}")
     out = ZTFBit(0)
     for key, on in flags.items():
-        if on:
+        if as_bool(on, f"mask keyword {key}"):
             out |= KEYWORD_BITS[key]
     return out
 

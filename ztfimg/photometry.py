@@ -84,7 +84,8 @@ def _check(context, **values):
 
 
 def _ret(value, error, scalar):
-    if scalar:
+    # a plain number goes with an array: the answer is then an array
+    if scalar and np.ndim(value) == 0 and (error is None or np.ndim(error) == 0):
         value = float(value)
         error = None if error is None else float(error)
     return value, error

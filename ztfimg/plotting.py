@@ -140,6 +140,9 @@ def show_image(data, ax=None, *, scale="zscale", percentile=(1, 99), vmin=None, 
         hi = lo + 1.0
     norm = ImageNormalize(vmin=lo, vmax=hi, stretch=stretch_obj, clip=False)
 
+    if ax is not None and not hasattr(ax, "imshow"):
+        raise InvalidParameterError(f"ax must be a matplotlib Axes (or None for a new figure); "
+                                    f"got {type(ax).__name__}")
     if ax is None:
         fig = plt.figure()
         ax = fig.add_subplot(111, projection=wcs) if wcs is not None else fig.add_subplot(111)

@@ -26,7 +26,8 @@ import pandas as pd
 from .errors import InvalidParameterError, ShapeMismatchError
 
 __all__ = ["as_positions", "as_radii", "as_annulus", "as_gain", "as_rms", "as_sky",
-           "as_per_position", "as_numbers", "check_same_shape"]
+           "as_per_position", "as_numbers", "check_same_shape", "as_bool", "as_choice",
+           "as_number"]
 
 _MAX_SHOWN = 60
 
@@ -144,6 +145,46 @@ def as_numbers(value, *, name="value"):
                 pass
         raise InvalidParameterError(f"{name} must be {expected}; got {_found(value)}")
     return np.array(arr, dtype=np.float64, copy=True)
+
+
+def as_bool(value, name):
+    """``value`` as a bool: True/False (or numpy bools, 0 and 1), else the package's error.
+
+    Parameters
+    ----------
+    value : bool
+    name : str
+        Parameter name, for the message.
+
+    Raises
+    ------
+    InvalidParameterError
+        Anything else (an array, a string ...): its truth would be ambiguous.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)) and int(value) in (0, 1):
+        return bool(value)
+    raise InvalidParameterError(f"{name} must be True or False; got {_found(value)}")
+
+
+def as_choice(value, name, choices):
+    """``value`` when it is one of the strings ``choices``, else the package's error."""
+    choices = (choices,) if isinstance(choices, str) else tuple(choices) if np.iterable(
+        choices) else (choices,)
+    if isinstance(value, str) and value in choices:
+        return value
+    raise InvalidParameterError(f"{name} must be one of {tuple(choices)}; got {_found(value)}")
+
+
+def as_number(value, name, unit="", *, positive=False):
+    """A finite plain number (``positive``: > 0), else the package's error."""
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number))
+            or not np.isfinite(value) or (positive and value <= 0)):
+        what = "a positive" if positive else "a finite"
+        raise InvalidParameterError(f"{name} must be {what} number{f' ({unit})' if unit else ''}; "
+                                    f"got {_found(value)}")
+    return float(value)
 
 
 def check_same_shape(context="values", **arrays):

@@ -22,6 +22,7 @@ import pandas as pd
 from . import bitmask as _bitmask
 from . import photometry as _phot
 from .errors import CatalogError, HeaderKeywordError, InvalidParameterError
+from .validation import as_number
 
 __all__ = ["source_masked_background", "fetch_catalog", "project_catalog",
            "fit_frame_zeropoint"]
@@ -52,8 +53,8 @@ def source_masked_background(image, *, thresh=3.0, ellipse_scale=3.0, **kwargs):
     ztfimg.background.Background
     """
     from . import sources as _src
-    if not np.isfinite(thresh) or thresh <= 0:
-        raise InvalidParameterError(f"thresh must be a positive number of sigma; got {thresh!r}")
+    thresh = as_number(thresh, "thresh", "sigma", positive=True)
+    ellipse_scale = as_number(ellipse_scale, "ellipse_scale", "a, b units", positive=True)
     first = image.get_background(**kwargs)
     clean = first.subtract(image._pixels())
     src = _src.extract_sources(clean, thresh=thresh, err=first.globalrms,
@@ -233,6 +234,9 @@ def fit_frame_zeropoint(image, catalog="ps1", *, radius=1.0, magrange=(15.0, 19.
     from . import zeropoint as _zp
     if method not in ("aperture", "psf", "sources"):
         raise InvalidParameterError(f"method must be 'aperture', 'psf' or 'sources', got {method!r}")
+    if not isinstance(catalog, str):
+        raise InvalidParameterError(f"catalog must be a label of image.catalogs or a catalogue "
+                                    f"name ('ps1', 'gaia'); got {type(catalog).__name__}")
     label = _cat.LABEL_ALIASES.get(catalog, catalog)
     if label not in image.catalogs:
         image.get_catalog(label, offline=offline, cache_dir=cache_dir, isolation=isolation)

@@ -29,7 +29,7 @@ from ..errors import (FileFormatError, HeaderKeywordError, InvalidParameterError
                       ShapeMismatchError)
 from ..fitsio import check_fits_path, read_fits, readonly
 from ..products import ProductStore, content_key
-from ..validation import as_positions, as_sky
+from ..validation import as_bool, as_choice, as_number, as_positions, as_sky
 from .header import HeaderAccess
 from .measure import Measurements
 from .selectors import normalise_coords, normalise_selector
@@ -40,14 +40,6 @@ __all__ = ["ZTFImage"]
 _WCS_KEY = re.compile(r"^(NAXIS\d?|WCSAXES|CTYPE\d|CRPIX\d|CRVAL\d|CUNIT\d|CDELT\d|CROTA\d|"
                       r"CD\d_\d|PC\d_\d|PV\d_\d+|[AB]P?_ORDER|[AB]P?_\d+_\d+|RADESYS|RADECSYS|"
                       r"EQUINOX|EPOCH|LONPOLE|LATPOLE|MJD-OBS|DATE-OBS)$")
-
-def _number(value, name, unit):
-    """A finite plain number, or the package's error."""
-    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number))
-            or not np.isfinite(value)):
-        raise InvalidParameterError(f"{name} must be a finite number ({unit}); got {value!r}")
-    return float(value)
-
 
 def _refuse_image_as_mask(path, header):
     """A mask file must hold integers (BITPIX > 0): a float image there is a mix-up."""
@@ -400,7 +392,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         """
         ny, nx = self.shape
         xs, ys, scalar = as_positions(x, y)
-        margin = _number(margin, "margin", "pixels")
+        margin = as_number(margin, "margin", "pixels")
         if scalar:
             xs, ys = xs[0], ys[0]
         x, y = xs, ys
@@ -416,6 +408,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         system : {'xy', 'radec'}, default 'xy'
             Also ``'pixels'`` and ``'sky'``.
         """
+        as_choice(system, "system", ("xy", "pixels", "radec", "sky"))
         ny, nx = self.shape
         xc, yc = (nx - 1) / 2, (ny - 1) / 2
         if system in ("xy", "pixels"):
@@ -433,7 +426,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
             Extra pixels around the frame.
         """
         from astropy.coordinates import angular_separation
-        margin = _number(margin, "margin", "pixels")
+        margin = as_number(margin, "margin", "pixels")
         ny, nx = self.shape
         rac, decc = self.get_center("radec")
         cx = np.array([-0.5 - margin, nx - 0.5 + margin, nx - 0.5 + margin, -0.5 - margin])
@@ -655,6 +648,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         numpy.ndarray
             float32; ``data`` itself (read-only) when nothing is asked, else a new array.
         """
+        apply_mask, rm_bkgd = as_bool(apply_mask, "apply_mask"), as_bool(rm_bkgd, "rm_bkgd")
         if not apply_mask and not rm_bkgd:
             return self.data
         out = self.background.subtract(self._pixels()) if rm_bkgd else self._pixels().copy()
@@ -689,7 +683,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         products are recomputed on demand.
         """
         names = ("mask", "background", "compute", "prepared", "wcs")
-        if name is not None and name not in names:
+        if name is not None and not (isinstance(name, str) and name in names):
             raise InvalidParameterError(f"drop_products takes one of {names} or nothing (all); "
                                         f"got {name!r}")
         self._products.drop(name)

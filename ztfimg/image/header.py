@@ -145,7 +145,17 @@ class HeaderAccess:
     _pcolor = Keyword("PCOLOR", cast=_pcolor, default=None, doc="Calibration colour")
 
     def get_value(self, key, default=None):
-        """A header value by keyword, or ``default`` when absent (raw: no sentinel check)."""
+        """A header value by keyword, or ``default`` when absent (raw: no sentinel check).
+
+        Parameters
+        ----------
+        key : str
+            FITS keyword.
+        default : object, optional
+        """
+        if not isinstance(key, str):
+            raise InvalidParameterError(f"key must be a FITS keyword (a str); got "
+                                        f"{type(key).__name__} {key!r:.40}")
         return self._header.get(key, default)
 
     def _optional(self, key, cast=float):
@@ -257,6 +267,8 @@ class HeaderAccess:
             No correction for that diameter (or the header has no usable APCOR cards).
         """
         from ..aperture import aperture_correction
+        from ..validation import as_number
+        diameter = as_number(diameter, "diameter", "pixels", positive=True)
         table = self.apcor
         try:
             return aperture_correction(float(diameter) / 2.0, table)

@@ -24,7 +24,7 @@ import numpy as np
 from .. import bitmask as _bitmask
 from .. import filenames as _filenames
 from ..errors import InvalidParameterError, MissingFileError, ZTFImgWarning
-from ..validation import as_annulus, as_radii
+from ..validation import as_annulus, as_bool, as_radii
 from .selectors import normalise_selector
 
 __all__ = ["Measurements", "NoWCSWarning"]
@@ -35,8 +35,8 @@ _UNITS = ("counts", "mag", "flux")
 def _check_units(unit, flux_unit):
     """``unit`` and ``flux_unit`` in their canonical (lower-case) spelling."""
     from ..photometry import FLUX_UNITS
-    u = str(unit).lower() if isinstance(unit, str) else unit
-    f = str(flux_unit).lower() if isinstance(flux_unit, str) else flux_unit
+    u = unit.lower() if isinstance(unit, str) else None
+    f = flux_unit.lower() if isinstance(flux_unit, str) else None
     if u not in _UNITS:
         raise InvalidParameterError(f"unit must be 'counts', 'mag' or 'flux'; got {unit!r}")
     if f not in FLUX_UNITS:
@@ -87,7 +87,8 @@ class Measurements:
             :class:`NoWCSWarning` when the header has no WCS) and, with ``setmag``,
             ``mag``, ``magerr`` (NaN with a warning when MAGZP is absent or IPAC's -99).
         """
-        df, segmap = self._extract(thresh, data, setmag, minarea=minarea, err=err, **kwargs)
+        df, segmap = self._extract(thresh, data, as_bool(setmag, "setmag"), minarea=minarea,
+                                   err=err, **kwargs)
         self._sources = df
         if segmap is not None:
             segmap.flags.writeable = False
@@ -356,7 +357,7 @@ class Measurements:
         stack = _st.cut_stamps(source, xs, ys, dx, dy, mask=mask, wcs=wcs)
         if isinstance(name, str) and name in ("dataclean", "datamasked"):
             stack.data[stack.mask] = np.nan
-        if asarray:
+        if as_bool(asarray, "asarray"):
             return stack.data[0] if scalar else stack.data
         return stack[0] if scalar else stack
 
