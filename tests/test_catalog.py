@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ztfimg import matching
 from ztfimg.catalog import CatalogCollection, match
 from ztfimg.errors import CatalogError, InvalidParameterError, ShapeMismatchError
 
@@ -26,26 +27,43 @@ def offset(ra, dec, dx_arcsec, dy_arcsec):
     return ra + dx_arcsec * ARCSEC / np.cos(np.radians(dec)), dec + dy_arcsec * ARCSEC
 
 
-def sequential_greedy(ra1, dec1, ra2, dec2, radius):
-    """Reference implementation: all pairs, sort, take greedily (O(n1 n2))."""
-    from astropy.coordinates import SkyCoord
+def brute_force_match(ra1, dec1, ra2, dec2, radius):
+    """Reference implementation of the documented rule, O(n1 n2): every pair of usable
+    positions (finite, |dec| <= 90) with separation <= radius, the separation being the
+    Vincenty formula of astropy on the degrees given (no RA wrapping, as in ``match``),
+    sorted by (separation, i, j) and taken greedily.  Returns the pairs (i, j) in order of i
+    and their separations."""
+    from astropy.coordinates import angular_separation
 
-    n1, n2 = len(ra1), len(ra2)
-    if not n1 or not n2:
-        return []
-    c1 = SkyCoord(ra1, dec1, unit="deg")
-    c2 = SkyCoord(ra2, dec2, unit="deg")
-    d = c1[:, None].separation(c2[None, :]).arcsec
-    d[~np.isfinite(d)] = np.inf
+    ra1, dec1, ra2, dec2 = (np.asarray(v, dtype=float) for v in (ra1, dec1, ra2, dec2))
+    if not len(ra1) or not len(ra2):
+        return [], np.zeros(0)
+    deg = np.pi / 180
+    lon1, lon2 = (np.ascontiguousarray(v) * deg for v in np.broadcast_arrays(ra1[:, None], ra2))
+    lat1, lat2 = (np.ascontiguousarray(v) * deg for v in np.broadcast_arrays(dec1[:, None], dec2))
+    with np.errstate(invalid="ignore"):
+        d = angular_separation(lon1, lat1, lon2, lat2) / (deg / 3600)
+        ok1 = np.isfinite(ra1) & np.isfinite(dec1) & (np.abs(dec1) <= 90)
+        ok2 = np.isfinite(ra2) & np.isfinite(dec2) & (np.abs(dec2) <= 90)
+    d[~(ok1[:, None] & ok2[None, :]) | ~np.isfinite(d)] = np.inf
     i, j = np.nonzero(d <= radius)
     order = np.lexsort((j, i, d[i, j]))
     used1, used2, out = set(), set(), []
-    for a, b in zip(i[order], j[order]):
+    for a, b in zip(i[order].tolist(), j[order].tolist()):
         if a not in used1 and b not in used2:
             used1.add(a)
             used2.add(b)
             out.append((a, b))
-    return sorted(out)
+    out.sort()
+    return out, np.array([d[a, b] for a, b in out])
+
+
+def assert_same_as_brute_force(ra1, dec1, ra2, dec2, radius):
+    i, j, sep = match(ra1, dec1, ra2, dec2, radius)
+    pairs, ref_sep = brute_force_match(ra1, dec1, ra2, dec2, radius)
+    assert list(zip(i.tolist(), j.tolist())) == pairs
+    np.testing.assert_array_equal(sep, ref_sep)  # the same floats, not only close
+    return len(pairs)
 
 
 def synthetic(n=2000, seed=0):
@@ -116,15 +134,147 @@ def test_greedy_nearest_pairs_first():
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_match_equals_sequential_greedy_in_crowded_fields(seed):
+def test_match_equals_brute_force_in_crowded_fields(seed):
     rng = np.random.default_rng(seed)
     n1, n2 = rng.integers(0, 150, 2)
     box = 10 * ARCSEC  # very crowded: many competing pairs
     ra1, dec1 = 200 + rng.uniform(0, box, n1), 40 + rng.uniform(0, box, n1)
     ra2, dec2 = 200 + rng.uniform(0, box, n2), 40 + rng.uniform(0, box, n2)
     ra2[:3] = ra1[:3] if n1 >= 3 and n2 >= 3 else ra2[:3]  # exact coincidences
-    i, j, _ = match(ra1, dec1, ra2, dec2, 2.0)
-    assert list(zip(i.tolist(), j.tolist())) == sequential_greedy(ra1, dec1, ra2, dec2, 2.0)
+    assert_same_as_brute_force(ra1, dec1, ra2, dec2, 2.0)
+
+
+def tie_heavy_case(rng):
+    """Two small lists with many equal separations: positions on a coarse grid, a few
+    distinct positions repeated many times, a dense cluster, a 1-D lattice or a sparse
+    field; shared positions, NaN/inf entries, |dec| > 90, RA past 360, near a pole; the
+    radius often a multiple of the grid step (pairs at the radius)."""
+    kind = rng.integers(0, 5)
+    n1, n2 = rng.integers(0, 120, 2)
+    ra0 = float(rng.choice([10.0, 200.0, 359.9999]))
+    dec0 = float(rng.choice([0.0, 40.0, -89.9995, 89.9999]))
+    step = float(rng.choice([0.25, 0.5, 1.0]))
+    cells = int(rng.integers(1, 8))
+    cosd = max(np.cos(np.radians(dec0)), 1e-3)
+
+    def positions(n):
+        if kind == 0:  # coarse grid
+            gx, gy = rng.integers(0, cells, n), rng.integers(0, cells, n)
+            return ra0 + gx * step * ARCSEC / cosd, dec0 + gy * step * ARCSEC
+        if kind == 1:  # a few positions, many duplicates
+            k = rng.integers(1, 4)
+            r, d = ra0 + rng.uniform(0, 3, k) * ARCSEC, dec0 + rng.uniform(0, 3, k) * ARCSEC
+            w = rng.integers(0, k, n)
+            return r[w], d[w]
+        if kind == 2:  # dense cluster
+            return ra0 + rng.uniform(0, 1.5, n) * ARCSEC, dec0 + rng.uniform(0, 1.5, n) * ARCSEC
+        if kind == 3:  # 1-D lattice
+            return ra0 + rng.integers(0, 3 * cells, n) * step * ARCSEC, np.full(n, dec0)
+        return ra0 + rng.uniform(0, 20, n) * ARCSEC, dec0 + rng.uniform(0, 20, n) * ARCSEC
+
+    ra1, dec1 = positions(n1)
+    ra2, dec2 = positions(n2)
+    if rng.random() < 0.3 and n1 and n2:  # positions shared by the two lists
+        m = min(n1, n2, rng.integers(1, 10))
+        k = rng.integers(0, n1, m)
+        ra2[:m], dec2[:m] = ra1[k], dec1[k]
+    for ra, dec in ((ra1, dec1), (ra2, dec2)):
+        if rng.random() < 0.2 and len(ra):
+            ra[rng.integers(0, len(ra), 3)] = np.nan
+        if rng.random() < 0.1 and len(ra):
+            dec[rng.integers(0, len(ra), 2)] = np.inf
+    radius = float(rng.choice([step, 2 * step, 1.0, 0.7, 3.0]))
+    return ra1, dec1, ra2, dec2, radius
+
+
+@pytest.mark.parametrize("kmax", [None, 2, 5])
+@pytest.mark.parametrize("seed", range(8))
+def test_match_equals_brute_force_with_heavy_ties(seed, kmax, monkeypatch):
+    """Exactly the pairs (and separation floats) of the brute-force greedy, case by case.
+    A small ``_KMAX`` sends most positions through the crowded (sequential) path."""
+    import ztfimg.catalog as catalog
+
+    if kmax is not None:
+        monkeypatch.setattr(matching, "_KMAX", kmax)
+    rng = np.random.default_rng(1000 + seed)
+    npairs = sum(assert_same_as_brute_force(*tie_heavy_case(rng)) for _ in range(25))
+    assert npairs > 0
+
+
+def test_match_duplicates_in_index_order():
+    # P at three indices of list 1 and two of list 2, Q once in each; far apart
+    ra1 = np.array([10.0, 20.0, 10.0, 10.0])
+    ra2 = np.array([10.0, 10.0, 20.0])
+    i, j, sep = match(ra1, np.zeros(4), ra2, np.zeros(3), 1.0)
+    assert i.tolist() == [0, 1, 2] and j.tolist() == [0, 2, 1] and (sep == 0).all()
+    # a duplicated position competes with a slightly closer pair
+    ra_a, dec_a = offset(50.0, 10.0, np.array([0.0, 0.0, 0.3]), np.zeros(3))
+    ra_b, dec_b = offset(50.0, 10.0, np.array([0.35, 0.35]), np.zeros(2))
+    i, j, _ = match(ra_a, dec_a, ra_b, dec_b, 1.0)
+    assert i.tolist() == [0, 2] and j.tolist() == [1, 0]   # a2 takes b0 (closest), a0 b1
+
+
+def test_match_pair_exactly_at_radius():
+    ra1, dec1, ra2, dec2 = [30.0], [5.0], [30.0 + 0.8 * ARCSEC], [5.0 + 0.3 * ARCSEC]
+    _, _, sep = match(ra1, dec1, ra2, dec2, 2.0)
+    r = float(sep[0])
+    assert len(match(ra1, dec1, ra2, dec2, r)[0]) == 1  # separation <= radius
+    assert len(match(ra1, dec1, ra2, dec2, np.nextafter(r, 0))[0]) == 0
+
+
+def test_match_identical_positions_fast():
+    n = 2000
+    t0 = time.perf_counter()
+    i, j, sep = match(np.full(n, 150.0), np.full(n, 30.0), np.full(n, 150.0),
+                      np.full(n, 30.0), 1.0)
+    elapsed = time.perf_counter() - t0
+    # every separation ties at 0: the index tie-break pairs k with k
+    assert i.tolist() == list(range(n)) and j.tolist() == list(range(n)) and (sep == 0).all()
+    assert elapsed < 10  # was ~190 s (cubic); now milliseconds
+    # identical positions among unrelated ones, lists of different lengths
+    rng = np.random.default_rng(5)
+    ra1 = np.concatenate([np.full(300, 150.0), 150 + rng.uniform(0, 5, 50) * ARCSEC])
+    dec1 = np.concatenate([np.full(300, 30.0), 30 + rng.uniform(0, 5, 50) * ARCSEC])
+    ra2 = np.concatenate([150 + rng.uniform(0, 5, 80) * ARCSEC, np.full(200, 150.0)])
+    dec2 = np.concatenate([30 + rng.uniform(0, 5, 80) * ARCSEC, np.full(200, 30.0)])
+    p1, p2 = rng.permutation(len(ra1)), rng.permutation(len(ra2))
+    assert_same_as_brute_force(ra1[p1], dec1[p1], ra2[p2], dec2[p2], 2.0) == 280
+
+
+@pytest.mark.parametrize("kmax", [None, 3])
+def test_match_dense_cluster_and_lattice(kmax, monkeypatch):
+    """Hundreds of candidates per position, and a lattice whose index order makes the
+    vectorised rounds take one pair per round: both exact, both quick."""
+    import ztfimg.catalog as catalog
+
+    if kmax is not None:
+        monkeypatch.setattr(matching, "_KMAX", kmax)
+    rng = np.random.default_rng(11)
+
+    def disc(m):  # uniform in a disc of 1" diameter
+        r, t = 0.5 * np.sqrt(rng.uniform(0, 1, m)), rng.uniform(0, 2 * np.pi, m)
+        return offset(80.0, -20.0, r * np.cos(t), r * np.sin(t))
+
+    assert assert_same_as_brute_force(*disc(400), *disc(300), 1.0) == 300
+    # a lattice, a_k at 2k and b_k at 2k+1 (units of 0.1"), radius 0.15": each position
+    # has two candidates at (nearly) equal separations
+    n = 300
+    ra_a, dec_a = offset(10.0, 0.0, 0.2 * np.arange(n), np.zeros(n))
+    ra_b, dec_b = offset(10.0, 0.0, 0.2 * np.arange(n) + 0.1, np.zeros(n))
+    assert assert_same_as_brute_force(ra_a, dec_a, ra_b, dec_b, 0.15) > 0.8 * n
+    # a chain: a_0 b_0 a_1 b_1 ... on a line with gaps shrinking from 0.3" to 0.2", radius
+    # 0.31": every position's best is its right neighbour, only the last pair is mutual, so
+    # the vectorised rounds would take one pair per round; the greedy pairs a_k with b_k
+    for n in (300, 20_000):
+        gaps = np.linspace(0.3, 0.2, 2 * n - 1)
+        x = np.concatenate([[0.0], np.cumsum(gaps)])
+        ra, dec = offset(10.0, 0.0, x, np.zeros(2 * n))
+        t0 = time.perf_counter()
+        i, j, _ = match(ra[0::2], dec[0::2], ra[1::2], dec[1::2], 0.31)
+        assert time.perf_counter() - t0 < 20
+        assert i.tolist() == list(range(n)) and j.tolist() == list(range(n))
+        if n == 300:
+            assert_same_as_brute_force(ra[0::2], dec[0::2], ra[1::2], dec[1::2], 0.31)
 
 
 def test_nan_coordinates_never_match():
@@ -292,6 +442,38 @@ def test_get_isolated():
     assert c.get_isolated("s", 1.0)[["a", "b"]].all()
     with pytest.raises(InvalidParameterError):
         c.get_isolated("s", -1)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_get_isolated_equals_brute_force(seed):
+    from astropy.coordinates import angular_separation
+
+    rng = np.random.default_rng(50 + seed)
+    for _ in range(10):
+        ra, dec, _, _, radius = tie_heavy_case(rng)
+        df = pd.DataFrame({"ra": ra, "dec": dec})
+        iso = CatalogCollection({"s": df}).get_isolated("s", radius).to_numpy()
+        deg = np.pi / 180
+        lon1, lon2 = (np.ascontiguousarray(v) * deg for v in np.broadcast_arrays(ra[:, None], ra))
+        lat1, lat2 = (np.ascontiguousarray(v) * deg
+                      for v in np.broadcast_arrays(dec[:, None], dec))
+        with np.errstate(invalid="ignore"):
+            d = angular_separation(lon1, lat1, lon2, lat2) / (deg / 3600)
+            ok = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90)
+        d[~(ok[:, None] & ok[None, :])] = np.inf
+        np.fill_diagonal(d, np.inf)
+        np.testing.assert_array_equal(iso, ok & ~(d <= radius).any(axis=1))
+
+
+def test_get_isolated_identical_positions_fast():
+    n = 50_000
+    ra = np.concatenate([np.full(n, 150.0), [150.1, 150.2, 150.2]])
+    dec = np.full(n + 3, 30.0)
+    c = CatalogCollection({"s": pd.DataFrame({"ra": ra, "dec": dec})})
+    t0 = time.perf_counter()
+    iso = c.get_isolated("s", 1.0)
+    assert time.perf_counter() - t0 < 10  # was quadratic (a KD-tree leaf of n points)
+    assert not iso.iloc[:n].any() and iso.iloc[n] and not iso.iloc[n + 1:].any()
 
 
 def test_empty_catalogues():

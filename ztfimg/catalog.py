@@ -1,13 +1,8 @@
-"""Sky catalogues side by side: one-to-one cross-matching and a labelled collection.
+"""Sky catalogues side by side: a labelled collection matched by label (level 2).
 
-:func:`match` pairs two lists of sky positions one-to-one: every source gets at
-most one counterpart and vice versa, the closest pairs being served first
-(greedy on sorted separations, which is what "nearest pairs first" means when
-sources compete).  Candidates come from a :class:`scipy.spatial.cKDTree` on unit
-vectors (chord distances), and the separations of the candidates are then computed
-with :func:`astropy.coordinates.angular_separation` (Vincenty), so it is exact on the
-whole sphere (poles, RA wrap) and fast for millions of rows.  :class:`CatalogCollection` holds catalogues (pandas DataFrames with
-``ra``/``dec`` columns in degrees) under labels and matches them by label.
+:class:`CatalogCollection` holds catalogues (pandas DataFrames with ``ra``/``dec`` columns
+in degrees) under labels and matches them one-to-one by label with
+:func:`ztfimg.matching.match` (re-exported here as :func:`match`), caching the matches.
 
 Example
 -------
@@ -20,218 +15,18 @@ Example
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from .errors import CatalogError, InvalidParameterError, ShapeMismatchError
+from .errors import CatalogError, InvalidParameterError
+from .matching import check_radius as _check_radius
+from .matching import match
+from .matching import nearest_other as _nearest_other
 from .refcat.specs import ALIASES
-from .validation import as_sky
 
 __all__ = ["match", "CatalogCollection", "LABEL_ALIASES"]
 
-_DEG = np.pi / 180.0
-_ARCSEC = _DEG / 3600.0
-
-#: Label aliases understood by :class:`CatalogCollection` (alias -> label).
-LABEL_ALIASES = ALIASES  # the one alias table (ztfimg.refcat.specs)
-
-
-def _unit_vectors(ra, dec):
-    ra = np.asarray(ra, dtype=float) * _DEG
-    dec = np.asarray(dec, dtype=float) * _DEG
-    cd = np.cos(dec)
-    return np.column_stack([cd * np.cos(ra), cd * np.sin(ra), np.sin(dec)])
-
-
-def _coords(ra, dec, which):
-    """ICRS degrees (1-D, same length) and which positions are usable."""
-    try:
-        ra, dec, _ = as_sky(ra, dec)
-    except ShapeMismatchError as exc:
-        raise ShapeMismatchError(f"{which}: {exc}") from None
-    except InvalidParameterError as exc:
-        raise InvalidParameterError(f"{which}: {exc}") from None
-    with np.errstate(invalid="ignore"):
-        valid = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90)
-    return ra, dec, valid
-
-
-def _separation_arcsec(ra1, dec1, ra2, dec2):
-    """Angular separations (arcsec) of paired positions in degrees (Vincenty formula)."""
-    from astropy.coordinates import angular_separation
-
-    return np.asarray(angular_separation(ra1 * _DEG, dec1 * _DEG, ra2 * _DEG, dec2 * _DEG),
-                      dtype=np.float64) / _ARCSEC
-
-
-def _search_chord(radius):
-    """KD-tree search radius (chord) for a separation radius in arcsec, with a slack
-    covering the rounding of unit-vector distances; the exact cut is on the angle."""
-    return 2 * np.sin(radius * _ARCSEC / 2) * (1 + 1e-9) + 1e-15
-
-
-def _check_radius(radius):
-    if hasattr(radius, "unit"):
-        radius = radius.to_value("arcsec")
-    try:
-        radius = float(radius)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"radius must be a number of arcsec, got {radius!r}") from None
-    if not (np.isfinite(radius) and radius > 0):
-        raise InvalidParameterError(f"radius must be a positive number of arcsec, got {radius}")
-    if radius > 180 * 3600:
-        raise InvalidParameterError(f"radius must be at most 180 deg, got {radius} arcsec")
-    return radius
-
-
-def _candidate_pairs(xyz1, xyz2, chord):
-    """All (i, j, chord distance) with |xyz1[i] - xyz2[j]| <= chord."""
-    from scipy.spatial import cKDTree
-
-    n1, n2 = len(xyz1), len(xyz2)
-    if n1 == 0 or n2 == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    tree = cKDTree(xyz2)
-    # Nearest k neighbours within the radius; rows whose k-th neighbour is still
-    # inside the radius may have more: query those again with twice k.
-    ii, jj, dd = [], [], []
-    rows = np.arange(n1)
-    k = min(2, n2)
-    while len(rows):
-        d, j = tree.query(xyz1[rows], k=k, distance_upper_bound=chord)
-        d = d.reshape(len(rows), k)
-        j = j.reshape(len(rows), k)
-        full = np.isfinite(d[:, -1])
-        if k >= n2:
-            full[:] = False
-        done = ~full
-        ok = np.isfinite(d[done])
-        ii.append(np.broadcast_to(rows[done][:, None], d[done].shape)[ok])
-        jj.append(j[done][ok])
-        dd.append(d[done][ok])
-        rows = rows[full]
-        k = min(2 * k, n2)
-    return (np.concatenate(ii).astype(np.int64), np.concatenate(jj).astype(np.int64),
-            np.concatenate(dd))
-
-
-def _first_of_groups(keys):
-    """Boolean mask of the first occurrence of each key (keys already ordered)."""
-    order = np.argsort(keys, kind="stable")
-    ks = keys[order]
-    start = np.ones(len(ks), bool)
-    start[1:] = ks[1:] != ks[:-1]
-    first = np.zeros(len(keys), bool)
-    first[order[start]] = True
-    return first
-
-
-def _greedy_one_to_one(i, j, d, n1, n2):
-    """Greedy one-to-one selection on sorted distances (vectorised rounds).
-
-    A pair is taken when it is, in the strict order (d, i, j), the best remaining
-    pair of both its members; such pairs are exactly those the sequential greedy
-    algorithm takes.  Pairs touching a taken member are then dropped, and the
-    rounds repeat until no pair is left (usually 1-3 rounds).
-    """
-    if len(i) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    # fast path: a pair whose two members have no other candidate is always taken
-    alone = (np.bincount(i, minlength=n1)[i] == 1) & (np.bincount(j, minlength=n2)[j] == 1)
-    take = [(i[alone], j[alone], d[alone])]
-    i, j, d = i[~alone], j[~alone], d[~alone]
-    order = np.lexsort((j, i, d))
-    i, j, d = i[order], j[order], d[order]
-    used_i = np.zeros(n1, bool)
-    used_j = np.zeros(n2, bool)
-    while len(i):
-        sel = _first_of_groups(i) & _first_of_groups(j)
-        take.append((i[sel], j[sel], d[sel]))
-        used_i[i[sel]] = True
-        used_j[j[sel]] = True
-        keep = ~(used_i[i] | used_j[j])
-        i, j, d = i[keep], j[keep], d[keep]
-    i = np.concatenate([t[0] for t in take])
-    j = np.concatenate([t[1] for t in take])
-    d = np.concatenate([t[2] for t in take])
-    order = np.argsort(i, kind="stable")
-    return i[order], j[order], d[order]
-
-
-def match(ra1, dec1, ra2, dec2, radius):
-    """One-to-one cross-match of two lists of sky positions.
-
-    Every position of list 1 gets at most one counterpart in list 2 and vice
-    versa.  Among all pairs closer than ``radius``, the closest pairs are
-    taken first (greedy on sorted separations; ties broken by index), so a
-    source loses its nearest neighbour only to a closer pair and may then be
-    matched to its next neighbour within the radius.  Positions with NaN or
-    infinite coordinates (or ``|dec| > 90``) never match.
-
-    Parameters
-    ----------
-    ra1, dec1 : array_like, astropy.units.Quantity or SkyCoord
-        Positions of list 1: degrees, angle Quantities, or a SkyCoord as ``ra1`` with
-        ``dec1=None`` (see :func:`ztfimg.validation.as_sky`).
-    ra2, dec2 : array_like, astropy.units.Quantity or SkyCoord
-        Positions of list 2, likewise.
-    radius : float or astropy.units.Quantity
-        Maximum separation, arcsec (a Quantity is converted).
-
-    Returns
-    -------
-    idx1 : numpy.ndarray of int64
-        Positional indices into list 1, increasing.
-    idx2 : numpy.ndarray of int64
-        Matching positional indices into list 2.
-    separation : numpy.ndarray of float64
-        Separations of the pairs, arcsec.
-
-    Raises
-    ------
-    ShapeMismatchError
-        If ra and dec arrays of a list differ in length.
-    InvalidParameterError
-        If radius is not a positive number, or positions are not numbers/angles.
-
-    Examples
-    --------
-    >>> i1, i2, sep = match([10.0, 10.001], [0.0, 0.0], [10.0003], [0.0], radius=2.0)
-    >>> i1.tolist(), i2.tolist(), round(float(sep[0]), 2)
-    ([0], [0], 1.08)
-    """
-    radius = _check_radius(radius)
-    ra1, dec1, ok1 = _coords(ra1, dec1, "list 1")
-    ra2, dec2, ok2 = _coords(ra2, dec2, "list 2")
-    pos1 = np.flatnonzero(ok1)
-    pos2 = np.flatnonzero(ok2)
-    ra1, dec1, ra2, dec2 = ra1[pos1], dec1[pos1], ra2[pos2], dec2[pos2]
-    xyz1 = _unit_vectors(ra1, dec1)
-    xyz2 = _unit_vectors(ra2, dec2)
-    # candidates within the (slightly enlarged) chord; the exact test is on the angle
-    i, j, _ = _candidate_pairs(xyz1, xyz2, _search_chord(radius))
-    sep = _separation_arcsec(ra1[i], dec1[i], ra2[j], dec2[j])
-    keep = sep <= radius
-    i, j, sep = _greedy_one_to_one(i[keep], j[keep], sep[keep], len(pos1), len(pos2))
-    return pos1[i], pos2[j], sep
-
-
-def _nearest_other(ra, dec, radius):
-    """Boolean: has another valid entry within radius (arcsec)."""
-    from scipy.spatial import cKDTree
-
-    ra, dec, ok = _coords(ra, dec, "catalogue")
-    pos = np.flatnonzero(ok)
-    crowded = np.zeros(len(ra), bool)
-    if len(pos) < 2:
-        return crowded, ok
-    ra, dec = ra[pos], dec[pos]
-    xyz = _unit_vectors(ra, dec)
-    d, j = cKDTree(xyz).query(xyz, k=2, distance_upper_bound=_search_chord(radius))
-    near = np.flatnonzero(np.isfinite(d[:, 1]))   # a neighbour within the search chord
-    sep = _separation_arcsec(ra[near], dec[near], ra[j[near, 1]], dec[j[near, 1]])
-    crowded[pos[near]] = sep <= radius
-    return crowded, ok
+#: Accepted label aliases: the one alias table of the reference catalogues.
+LABEL_ALIASES = ALIASES
 
 
 class CatalogCollection:
