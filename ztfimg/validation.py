@@ -178,13 +178,23 @@ def as_choice(value, name, choices):
 
 
 def as_number(value, name, unit="", *, positive=False):
-    """A finite plain number (``positive``: > 0), else the package's error."""
-    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number))
-            or not np.isfinite(value) or (positive and value <= 0)):
-        what = "a positive" if positive else "a finite"
-        raise InvalidParameterError(f"{name} must be {what} number{f' ({unit})' if unit else ''}; "
-                                    f"got {_found(value)}")
-    return float(value)
+    """A finite plain number (``positive``: > 0), else the package's error.
+
+    Parameters
+    ----------
+    value : float
+    name : str
+        Parameter name, for the message.
+    unit : str, optional
+        Unit, for the message.
+    positive : bool, default False
+
+    Returns
+    -------
+    float
+    """
+    what = "a positive" if positive else "a finite"
+    return _one_number(value, name, f"{what} number{f' ({unit})' if unit else ''}", positive)
 
 
 def check_same_shape(context="values", **arrays):
@@ -464,7 +474,8 @@ def as_annulus(bkgann, *, pixel_scale=None):
 
 
 # --------------------------------------------------------------------------- noise
-def _one_number(value, name, expected):
+def _one_number(value, name, expected, positive=True):
+    """The one rule for a scalar parameter: a finite number (``positive``: > 0)."""
     if (value is None or isinstance(value, (bool, np.bool_, str, bytes))
             or np.ndim(value) != 0):
         raise InvalidParameterError(f"{name} must be {expected}; got {_found(value)}")
@@ -472,7 +483,7 @@ def _one_number(value, name, expected):
         out = float(value)
     except (TypeError, ValueError):
         raise InvalidParameterError(f"{name} must be {expected}; got {_found(value)}") from None
-    if not (np.isfinite(out) and out > 0):
+    if not (np.isfinite(out) and (out > 0 or not positive)):
         raise InvalidParameterError(f"{name} must be {expected}; got {out!r}")
     return out
 
