@@ -27,7 +27,7 @@ _SUBMODULES = {
     "errors", "filenames", "bitmask", "image", "simulate", "datasets", "background",
     "sources", "photometry", "aperture", "stamps", "dao", "psfphot", "refcat", "catalog",
     "zeropoint", "plotting", "cli", "filters", "flags", "validation", "fitsio", "products",
-    "workflows", "matching",
+    "workflows", "matching", "overlap",
 }
 
 __all__ = sorted(_LAZY) + sorted(_SUBMODULES)

@@ -41,15 +41,16 @@ import sep
 from .background import _bool_mask, _finite_inputs, _native_float
 from .errors import HeaderKeywordError, InvalidParameterError, ZTFImgWarning
 from .flags import ApertureFlag
+from . import overlap as _overlap
 from .stamps import cut_stamps
-from .validation import as_annulus, as_gain, as_positions, as_radii, as_rms
+from .validation import as_annulus, as_choice, as_gain, as_positions, as_radii, as_rms
 
 __all__ = [
     "aperture_photometry", "curve_of_growth", "apcor_table_from_header",
     "aperture_correction", "apply_aperture_correction",
     "APER_PARTIAL", "APER_OFF_IMAGE", "APER_HAS_MASKED", "APER_ALL_MASKED",
     "APER_BAD_POSITION", "APER_NO_SKY", "SKY_ESTIMATORS", "AnnulusOverlapWarning",
-    "PreparedImage", "prepare_image",
+    "PreparedImage", "prepare_image", "ENGINES",
 ]
 
 # Aliases of the ApertureFlag members, kept so that old code keeps working.
@@ -66,13 +67,15 @@ APER_BAD_POSITION = ApertureFlag.BAD_POSITION
 #: Alias of :attr:`ztfimg.flags.ApertureFlag.NO_SKY` (no usable annulus pixel).
 APER_NO_SKY = ApertureFlag.NO_SKY
 
+#: Accepted values of ``engine``.
+ENGINES = ("auto", "numba", "sep")
+
 #: Accepted values of ``sky_estimator``.
 SKY_ESTIMATORS = ("mean", "median", "sigclip")
 
 _PER_RADIUS = ("sum", "sumerr", "area", "npix_masked", "masked_frac", "aper_flag")
 _STAMP_BUDGET = 4_000_000  # pixels per chunk for the median / clipped annulus sky
 _TINY = 1e-9
-_CENTRE_NUDGE = 1e-12  # px: see the sep work-around in aperture_photometry
 
 
 def _geometry(xs, ys, r, shape):
@@ -206,7 +209,7 @@ def _annulus_pixels(arr, bmask, xs, ys, rin, rout):
     st = cut_stamps(arr, xs, ys, size, mask=bmask)
     yy, xx = np.mgrid[0:size, 0:size]
     d2 = (xx[None] - st.x[:, None, None]) ** 2 + (yy[None] - st.y[:, None, None]) ** 2
-    sel = (d2 >= rin * rin) & (d2 < rout * rout)
+    sel = (d2 > rin * rin) & (d2 < rout * rout)  # sep and the kernel: rin < d < rout
     vals = st.data.astype(np.float64)
     bad = ~sel | ~np.isfinite(vals)
     if st.mask is not None:
@@ -244,6 +247,91 @@ def _robust_sky(arr, bmask, xs, ys, rin, rout, estimator, sigma, maxiters):
     return sky, std, npix
 
 
+def _use_numba(engine, subpix, sky_subpix, n_threads):
+    """True when the numba kernel does the sums (see ``engine`` of aperture_photometry)."""
+    engine = as_choice(engine, "engine", ENGINES)
+    if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(
+            n_threads, (int, np.integer)) or n_threads < 1):
+        raise InvalidParameterError(f"n_threads must be an integer >= 1; got {n_threads!r}")
+    fits = subpix in (0, 1) and sky_subpix in (0, 1)
+    if engine == "sep":
+        return False
+    if engine == "numba":
+        if not _overlap.HAVE_NUMBA:
+            raise InvalidParameterError(
+                "engine='numba' needs numba, which is not installed: `pip install numba`, "
+                "or use engine='sep'")
+        if not fits:
+            raise InvalidParameterError(
+                "engine='numba' does exact overlap (subpix=0) and centre sampling (subpix=1) "
+                f"only; got subpix={subpix}, sky_subpix={sky_subpix}: use engine='sep'")
+        return True
+    return fits and _overlap.HAVE_NUMBA
+
+
+def _sums_sep(prepared, xg, yg, badpos, radii, ann, var_map, subpix, sky_subpix, n_threads):
+    """Per radius (sum, in-image area, masked area, var sum) and the annulus' (sum,
+    unmasked area, var sum), through sep (masked pixels are zeros in ``prepared.data``)."""
+    arr, neigh, maskf = prepared.data, prepared._neigh, prepared._maskf
+    n = xg.size
+    # sep 1.4's exact overlap returns the whole pixel for a circle of r <= ~0.7 px centred
+    # exactly on a pixel centre (r = 0.3: area 1 instead of 0.283); one floating-point
+    # step off the centre it is exact (the sums move by ~1e-16 relative). Centre sampling
+    # (subpix=1) keeps the true centre: a pixel centre exactly on the circle stays out.
+    centred = (xg == np.rint(xg)) & (yg == np.rint(yg))
+    xn = np.where(centred, np.nextafter(xg, np.inf), xg) if centred.any() else xg
+    if prepared.mask is not None and var_map is not None:
+        var_map = np.where(prepared.mask, 0.0, var_map)
+
+    def masked_area(xp, rin, rout, sp):
+        # sep sums the bool mask viewed as bytes, only where a masked pixel is near
+        out = np.zeros(n)
+        if neigh is None:
+            return out
+        idx = np.flatnonzero(neigh.near(xg, yg, rout) & ~badpos)
+        if idx.size:
+            if rin is None:
+                out[idx] = sep.sum_circle(maskf, xp[idx], yg[idx], rout, subpix=sp)[0]
+            else:
+                out[idx] = sep.sum_circann(maskf, xp[idx], yg[idx], rin, rout, subpix=sp)[0]
+        return out
+
+    annres = None
+    if ann is not None:
+        rin, rout = ann
+        # err=1 makes sep return the in-image annulus area as sumerr**2 in the same pass
+        xp = xn if sky_subpix == 0 else xg
+        s_ann, e_ann, _ = sep.sum_circann(arr, xp, yg, rin, rout, err=1.0, subpix=sky_subpix)
+        a_ann = np.clip(e_ann ** 2 - masked_area(xp, rin, rout, sky_subpix), 0.0, None)
+        v_ann = None if var_map is None else sep.sum_circann(
+            var_map, xp, yg, rin, rout, subpix=sky_subpix)[0]
+        annres = (s_ann, a_ann, v_ann)
+    circ = []
+    xp = xn if subpix == 0 else xg
+    for r in radii:
+        raw, e_in, _ = sep.sum_circle(arr, xp, yg, r, err=1.0, subpix=subpix)
+        vs = None if var_map is None else sep.sum_circle(var_map, xp, yg, r, subpix=subpix)[0]
+        circ.append((raw, e_in ** 2, masked_area(xp, None, r, subpix), vs))
+    return circ, annres
+
+
+def _sums_numba(prepared, xg, yg, badpos, radii, ann, var_map, subpix, sky_subpix, n_threads):
+    """As :func:`_sums_sep`, through the compiled kernel of :mod:`ztfimg.overlap`."""
+    method = "exact" if subpix == 0 else "center"
+    ann_method = "exact" if sky_subpix == 0 else "center"
+    one_pass = ann is not None and ann_method == method
+    res, ares = _overlap.aperture_sums(prepared.data, xg, yg, radii,
+                                       annulus=ann if one_pass else None, mask=prepared.mask,
+                                       var=var_map, method=method, n_threads=n_threads)
+    if ann is not None and not one_pass:
+        ares = _overlap.annulus_sums(prepared.data, xg, yg, ann[0], ann[1], mask=prepared.mask,
+                                     var=var_map, method=ann_method, n_threads=n_threads)
+    annres = None
+    if ares is not None:
+        annres = (ares.sum, np.clip(ares.area - ares.masked_area, 0.0, None), ares.var_sum)
+    return [(c.sum, c.area, c.masked_area, c.var_sum) for c in res], annres
+
+
 def _empty_frame(radii, scalar, index=None):
     cols = {"x": [], "y": []}
     names = _PER_RADIUS if scalar else [f"{c}_{k}" for k in range(len(radii)) for c in _PER_RADIUS]
@@ -260,7 +348,7 @@ def _empty_frame(radii, scalar, index=None):
 
 def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, bkgann=None,
                         sky_estimator="mean", sigma=3.0, maxiters=5, subpix=0, sky_subpix=1,
-                        pixel_scale=None):
+                        pixel_scale=None, engine="auto", n_threads=None):
     """Sum an image in circular apertures, with optional local sky subtraction.
 
     Parameters
@@ -309,6 +397,16 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
     pixel_scale : float or astropy.units.Quantity, optional
         Pixel scale, arcsec per pixel (ZTF: 1.012, header ``PIXSCALE``), used only to
         convert angular ``radius``/``bkgann``. Default None.
+    engine : {"auto", "numba", "sep"}, optional
+        Code that sums the pixels; both give the same numbers (to ~1e-13 relative, flags
+        identical). "numba": ztfimg's compiled exact-overlap kernel
+        (:mod:`ztfimg.overlap`), parallel over positions with the GIL released; it does
+        exact overlap (``subpix=0``) and centre sampling (``subpix=1``) only. "sep":
+        ``sep.sum_circle``/``sep.sum_circann`` (any ``subpix``; holds the GIL). Default
+        "auto": numba when it is installed and the sampling allows, else sep.
+    n_threads : int, optional
+        Threads of the numba engine (>= 1). Default None: numba's default (the number of
+        cores, or ``NUMBA_NUM_THREADS``). Ignored by sep.
 
     Returns
     -------
@@ -355,6 +453,7 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
     sky_subpix = int(sky_subpix)
     if not np.isfinite(sigma) or sigma <= 0:
         raise InvalidParameterError(f"sigma must be > 0; got {sigma!r}")
+    use_numba = _use_numba(engine, int(subpix), sky_subpix, n_threads)
     prepared = prepare_image(data, mask)
     arr, bmask = prepared.data, prepared.mask
     index = x.index if isinstance(x, pd.Series) else (
@@ -375,35 +474,13 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
     badpos = ~(np.isfinite(xs) & np.isfinite(ys))
     xg = np.where(badpos, 0.0, xs)
     yg = np.where(badpos, 0.0, ys)
-    # sep 1.4's exact overlap returns the whole pixel for a circle of r <= ~0.7 px centred
-    # exactly on a pixel centre (r = 0.3: area 1 instead of 0.283); 1e-12 px off the centre
-    # it is exact, and the sums move by < 1e-12 relative
-    centred = (xg == np.rint(xg)) & (yg == np.rint(yg))
-    if centred.any():
-        xg = np.where(centred, xg + _CENTRE_NUDGE, xg)
     subpix = int(subpix)
 
-    # sep "corrects" sums for masked pixels (scales them up to the full area). ztfimg
-    # leaves masked pixels out instead: they are set to 0 in a copy (only if needed) and
-    # sep runs without a mask; the masked area is measured on a 0/1 map, only for the
-    # positions that have a masked pixel nearby.
-    # sep sums uint8 arrays: the bool mask viewed as bytes, no full-frame float copy
-    neigh, maskf = prepared._neigh, prepared._maskf
-    if bmask is not None and var_map is not None:
-        var_map = np.where(bmask, 0.0, var_map)
-
-    def masked_area(rin, rout, sp):
-        """Masked area (pixels) inside each circle (rin None) or annulus."""
-        out = np.zeros(n)
-        if neigh is None:
-            return out
-        idx = np.flatnonzero(neigh.near(xg, yg, rout) & ~badpos)
-        if idx.size:
-            if rin is None:
-                out[idx] = sep.sum_circle(maskf, xg[idx], yg[idx], rout, subpix=sp)[0]
-            else:
-                out[idx] = sep.sum_circann(maskf, xg[idx], yg[idx], rin, rout, subpix=sp)[0]
-        return out
+    subpix = int(subpix)
+    sums = _sums_numba if use_numba else _sums_sep
+    want_mean = ann is not None and sky_estimator == "mean"
+    circ, annres = sums(prepared, xg, yg, badpos, radii, ann if want_mean else None,
+                        var_map, subpix, sky_subpix, n_threads)
 
     # ------------------------------------------------------------------ sky
     sky = np.zeros(n)
@@ -414,10 +491,7 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
     if ann is not None:
         rin, rout = ann
         if sky_estimator == "mean":
-            # mean of the unmasked annulus pixels (sky_subpix sampling); err=1 makes sep
-            # return the in-image annulus area as sumerr**2 in the same pass
-            s_ann, e_ann, _ = sep.sum_circann(arr, xg, yg, rin, rout, err=1.0, subpix=sky_subpix)
-            a_ann = np.clip(e_ann ** 2 - masked_area(rin, rout, sky_subpix), 0.0, None)
+            s_ann, a_ann, v_ann = annres
             with np.errstate(invalid="ignore", divide="ignore"):
                 sky = np.where(a_ann > 0, s_ann / np.where(a_ann > 0, a_ann, 1.0), np.nan)
             npix_eff = a_ann
@@ -426,7 +500,6 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
                 _, sky_sigma, _ = _robust_sky(arr, bmask, xg, yg, rin, rout, "median",
                                               sigma, maxiters)
             elif var_map is not None:
-                v_ann = sep.sum_circann(var_map, xg, yg, rin, rout, subpix=sky_subpix)[0]
                 with np.errstate(invalid="ignore", divide="ignore"):
                     sky_sigma = np.sqrt(v_ann / a_ann)
             factor = 1.0
@@ -461,10 +534,9 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         flag[partial] |= APER_PARTIAL
         flag[off] |= APER_OFF_IMAGE
         flag[badpos] = APER_BAD_POSITION
-        # one pass: the sum of the unmasked pixels and (err=1) the in-image area
-        raw, e_in, _ = sep.sum_circle(arr, xg, yg, r, err=1.0, subpix=subpix)
-        area_in = np.where(off, 0.0, e_in ** 2)
-        masked = np.clip(np.minimum(masked_area(None, r, subpix), area_in), 0.0, None)
+        raw, area_in, masked, var_sum = circ[k]
+        area_in = np.where(off, 0.0, area_in)
+        masked = np.clip(np.minimum(masked, area_in), 0.0, None)
         area = np.clip(area_in - masked, 0.0, None)
         with np.errstate(invalid="ignore", divide="ignore"):
             frac = np.where(area_in > 0, masked / area_in, np.nan)
@@ -477,7 +549,7 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         if rms is None:
             noise = sky_sigma ** 2 * area if ann is not None else np.full(n, np.nan)
         elif var_map is not None:
-            noise = sep.sum_circle(var_map, xg, yg, r, subpix=subpix)[0]
+            noise = var_sum
         else:
             noise = rms ** 2 * area
         with np.errstate(invalid="ignore"):  # off-image rows: 0 area x no sky -> NaN, flagged
