@@ -125,6 +125,11 @@ def compile_times():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--pause", type=float, default=0.3,
+                    help="seconds of idle between timed calls (default 0.3): the previous "
+                         "method's worker threads (numba's OpenMP pool, photutils' pool in "
+                         "the other process) spin-wait a while after their work and would "
+                         "otherwise steal a core from the next method")
     ap.add_argument("--compile", action="store_true", help="also measure compile/cache load")
     ap.add_argument("--photutils-python", default="/work/venv-photutils/bin/python")
     ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
@@ -170,15 +175,23 @@ def main():
         if child:
             photutils(n, 1, save=True)
     load_before = os.getloadavg()
+    def pause():
+        time.sleep(args.pause)
+
     for _ in range(args.repeat):
         for n in args.sizes:
             x, y = pos[n][:, 0].copy(), pos[n][:, 1].copy()
+            pause()
             times[n, "numba 1 thread"].append(timed(run_numba, sub, det, x, y, 1))
             if child:
+                pause()
                 times[n, "photutils 1 thread"].append(photutils(n, 1))
+            pause()
             times[n, "numba 2 threads"].append(timed(run_numba, sub, det, x, y, 2))
+            pause()
             times[n, "sep"].append(timed(run_sep, sub, det, x, y))
             if child:
+                pause()
                 times[n, "photutils 2 threads"].append(photutils(n, 2))
     load_after = os.getloadavg()
     if child:
@@ -187,7 +200,7 @@ def main():
 
     print(f"\nreal quadrant {sub.shape[1]}x{sub.shape[0]} float32, detection mask "
           f"({det.mean() * 100:.3f}% masked); circle r={RADIUS:g} px + annulus "
-          f"{ANNULUS[0]:g}-{ANNULUS[1]:g} px, exact overlap; {args.repeat} interleaved rounds; "
+          f"{ANNULUS[0]:g}-{ANNULUS[1]:g} px, exact overlap; {args.repeat} interleaved rounds, {args.pause:g} s idle between calls; "
           f"photutils {pu_version}, sep {sep.__version__}, numba "
           f"{overlap._compiled['numba'].__version__}; load average before "
           f"{load_before[0]:.2f}, after {load_after[0]:.2f}")

@@ -160,7 +160,14 @@ class PreparedImage:
         self.mask = mask
         self.shape = data.shape
         self._maskf = None if mask is None else mask.view(np.uint8)
-        self._neigh = None if mask is None else _MaskNeighbourhood(mask)
+        self._neighbourhood = None
+
+    @property
+    def _neigh(self):
+        """The mask's block map (only the sep engine needs it; built on first use)."""
+        if self._neighbourhood is None and self.mask is not None:
+            self._neighbourhood = _MaskNeighbourhood(self.mask)
+        return self._neighbourhood
 
     def __repr__(self):
         nmask = 0 if self.mask is None else int(np.count_nonzero(self.mask))
@@ -319,13 +326,9 @@ def _sums_numba(prepared, xg, yg, badpos, radii, ann, var_map, subpix, sky_subpi
     """As :func:`_sums_sep`, through the compiled kernel of :mod:`ztfimg.overlap`."""
     method = "exact" if subpix == 0 else "center"
     ann_method = "exact" if sky_subpix == 0 else "center"
-    one_pass = ann is not None and ann_method == method
-    res, ares = _overlap.aperture_sums(prepared.data, xg, yg, radii,
-                                       annulus=ann if one_pass else None, mask=prepared.mask,
-                                       var=var_map, method=method, n_threads=n_threads)
-    if ann is not None and not one_pass:
-        ares = _overlap.annulus_sums(prepared.data, xg, yg, ann[0], ann[1], mask=prepared.mask,
-                                     var=var_map, method=ann_method, n_threads=n_threads)
+    res, ares = _overlap.aperture_sums(prepared.data, xg, yg, radii, annulus=ann,
+                                       mask=prepared.mask, var=var_map, method=method,
+                                       annulus_method=ann_method, n_threads=n_threads)
     annres = None
     if ares is not None:
         annres = (ares.sum, np.clip(ares.area - ares.masked_area, 0.0, None), ares.var_sum)

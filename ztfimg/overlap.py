@@ -343,8 +343,8 @@ def _touch(data, mask, cx, cy, r, has_mask):
 def _kernel(data, mask, var, xs, ys, rin, rout, order, has_mask, has_var, exact, out, touch):
     """Sums of the annuli ``rin[q] < d < rout[q]`` (circles when rin == 0) at every position.
 
-    ``rin`` and ``rout`` are (m, n): m apertures per position, done in one visit of the
-    position (the largest first, so the others find their pixels in the cache). ``out``
+    ``rin`` and ``rout`` are (m, n): m apertures per position, ``exact`` (m,) their
+    sampling (1 exact overlap, 0 pixel centres), done in one visit of the position (the largest first, so the others find their pixels in the cache). ``out``
     is (4, m, n): sum, area, masked area, var sum. Positions are visited in ``order``
     (neighbours together); each result goes to its own slot, so the outputs do not
     depend on the order or on the number of threads.
@@ -369,7 +369,8 @@ def _kernel(data, mask, var, xs, ys, rin, rout, order, has_mask, has_var, exact,
                 for f in range(4):
                     out[f, q, k] = np.nan
                 continue
-            s, a, ma, v = _one(data, mask, var, cx, cy, ri, ro, has_mask, has_var, exact)
+            s, a, ma, v = _one(data, mask, var, cx, cy, ri, ro, has_mask, has_var,
+                               exact[q] != 0)
             out[0, q, k] = s
             out[1, q, k] = a
             out[2, q, k] = ma
@@ -525,7 +526,10 @@ def _check_radii(rin, rout):
 
 
 def _execute(arr, xs, ys, rin, rout, m, v, has_mask, has_var, method, n_threads):
-    """Run the kernel on (m, n) radii; returns a list of m ApertureSums."""
+    """Run the kernel on (m, n) radii; returns a list of m ApertureSums.
+
+    ``method`` is one of METHODS for every aperture, or a sequence of m of them.
+    """
     kernel = _kernels()
     nap, n = rin.shape
     out = np.empty((4, nap, n))
@@ -535,9 +539,11 @@ def _execute(arr, xs, ys, rin, rout, m, v, has_mask, has_var, method, n_threads)
         old = numba.get_num_threads()
         if n_threads is not None:
             numba.set_num_threads(min(int(n_threads), numba.config.NUMBA_NUM_THREADS))
+        methods = [method] * nap if isinstance(method, str) else list(method)
+        exact = np.array([mt == "exact" for mt in methods], dtype=np.uint8)
         try:
             kernel(arr, m, v, xs, ys, rin, rout, _visit_order(xs, ys, arr.shape), has_mask,
-                   has_var, method == "exact", out, touch)
+                   has_var, exact, out, touch)
         finally:
             numba.set_num_threads(old)
     return [ApertureSums(out[0, q], out[1, q], out[2, q], out[3, q] if has_var else None)
@@ -555,7 +561,7 @@ def _run(data, x, y, rin, rout, mask, var, method, n_threads):
 
 
 def aperture_sums(data, x, y, radii, annulus=None, mask=None, *, var=None, method="exact",
-                  n_threads=None):
+                  annulus_method=None, n_threads=None):
     """Circles of several radii and an optional annulus at each position, in one pass.
 
     The same sums as :func:`circle_sums` for each radius and :func:`annulus_sums` for
@@ -573,7 +579,10 @@ def aperture_sums(data, x, y, radii, annulus=None, mask=None, *, var=None, metho
     annulus : (float, float), optional
         ``(rin, rout)`` of an annulus, pixels, ``0 <= rin <= rout``. Default None.
     mask, var, method, n_threads
-        As in :func:`circle_sums`.
+        As in :func:`circle_sums` (``method`` for the circles).
+    annulus_method : {"exact", "center"}, optional
+        Pixel weights of the annulus. Default None: ``method``. (A centre-sampled sky
+        annulus around exact circles is still one pass.)
 
     Returns
     -------
@@ -587,6 +596,11 @@ def aperture_sums(data, x, y, radii, annulus=None, mask=None, *, var=None, metho
         As :func:`circle_sums` and :func:`annulus_sums`.
     """
     arr, xs, ys, m, v = _prepare(data, x, y, mask, var, method, n_threads)
+    if annulus_method is None:
+        annulus_method = method
+    elif annulus_method not in METHODS:
+        raise InvalidParameterError(
+            f"annulus_method must be one of {METHODS}; got {annulus_method!r}")
     n = xs.size
     rad = np.atleast_1d(np.asarray(radii, dtype=np.float64))
     if rad.ndim != 1:
@@ -603,7 +617,8 @@ def aperture_sums(data, x, y, radii, annulus=None, mask=None, *, var=None, metho
     rin = np.repeat(np.asarray(rin, dtype=np.float64)[:, None], n, axis=1)
     rout = np.repeat(np.asarray(rout, dtype=np.float64)[:, None], n, axis=1)
     _check_radii(rin, rout)
-    res = _execute(arr, xs, ys, rin, rout, m, v, mask is not None, var is not None, method,
+    methods = [method] * rad.size + ([annulus_method] if annulus is not None else [])
+    res = _execute(arr, xs, ys, rin, rout, m, v, mask is not None, var is not None, methods,
                    n_threads)
     if annulus is None:
         return res, None
