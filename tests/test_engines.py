@@ -7,6 +7,10 @@ centres, and compared column by column: sums and areas to 1e-12 relative, flags 
 pixel counts identical.
 """
 
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 import sep
@@ -167,7 +171,7 @@ def test_auto_picks_numba_and_sep_keeps_subpixel_sampling():
     x, y = np.array([50.3, 120.7]), np.array([60.1, 200.9])
     auto = aperture_photometry(frame.data, x, y, 4.0)
     numba = aperture_photometry(frame.data, x, y, 4.0, engine="numba")
-    np.testing.assert_array_equal(auto["sum"], numba["sum"])
+    np.testing.assert_allclose(auto["sum"], numba["sum"], rtol=1e-12)
     # subpix=5 is sep's route only: auto takes it, numba refuses with the package's error
     s5 = aperture_photometry(frame.data, x, y, 4.0, subpix=5)
     ref = aperture_photometry(frame.data, x, y, 4.0, subpix=5, engine="sep")
@@ -200,3 +204,24 @@ def test_median_and_mean_annulus_use_the_same_pixels_at_pixel_centres():
             df = aperture_photometry(img, 30.0, 30.0, 2.0, bkgann=(5.0, 10.0),
                                      sky_estimator=est, engine=engine)
             assert df["sky_npix"].iloc[0] == 224, (engine, est)
+
+
+def test_auto_loads_the_kernel_only_for_large_calls_in_a_fresh_process():
+    # a few positions in a fresh process go through sep (no ~0.6 s numba load); a call of
+    # AUTO_NUMBA_MIN positions loads the kernel, and later small calls use it
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np
+        from ztfimg.aperture import AUTO_NUMBA_MIN, aperture_photometry
+        img = np.ones((200, 200), dtype=np.float32)
+        small = aperture_photometry(img, [50.5, 60.2], [70.1, 80.9], 3.0)
+        print("numba" in sys.modules)
+        xs = np.linspace(20, 180, AUTO_NUMBA_MIN)
+        aperture_photometry(img, xs, xs, 3.0)
+        print("numba" in sys.modules)
+        again = aperture_photometry(img, [50.5, 60.2], [70.1, 80.9], 3.0)
+        print(abs(again["sum"] - small["sum"]).max() < 1e-12 * 28.3)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "True", "True"]

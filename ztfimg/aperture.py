@@ -50,7 +50,7 @@ __all__ = [
     "aperture_correction", "apply_aperture_correction",
     "APER_PARTIAL", "APER_OFF_IMAGE", "APER_HAS_MASKED", "APER_ALL_MASKED",
     "APER_BAD_POSITION", "APER_NO_SKY", "SKY_ESTIMATORS", "AnnulusOverlapWarning",
-    "PreparedImage", "prepare_image", "ENGINES",
+    "PreparedImage", "prepare_image", "ENGINES", "AUTO_NUMBA_MIN",
 ]
 
 # Aliases of the ApertureFlag members, kept so that old code keeps working.
@@ -69,6 +69,8 @@ APER_NO_SKY = ApertureFlag.NO_SKY
 
 #: Accepted values of ``engine``.
 ENGINES = ("auto", "numba", "sep")
+#: ``engine="auto"`` loads the compiled kernel for calls of at least this many positions.
+AUTO_NUMBA_MIN = 200
 
 #: Accepted values of ``sky_estimator``.
 SKY_ESTIMATORS = ("mean", "median", "sigclip")
@@ -254,7 +256,7 @@ def _robust_sky(arr, bmask, xs, ys, rin, rout, estimator, sigma, maxiters):
     return sky, std, npix
 
 
-def _use_numba(engine, subpix, sky_subpix, n_threads):
+def _use_numba(engine, subpix, sky_subpix, n_threads, n):
     """True when the numba kernel does the sums (see ``engine`` of aperture_photometry)."""
     engine = as_choice(engine, "engine", ENGINES)
     if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(
@@ -273,7 +275,10 @@ def _use_numba(engine, subpix, sky_subpix, n_threads):
                 "engine='numba' does exact overlap (subpix=0) and centre sampling (subpix=1) "
                 f"only; got subpix={subpix}, sky_subpix={sky_subpix}: use engine='sep'")
         return True
-    return fits and _overlap.HAVE_NUMBA
+    # auto: the kernel once it is loaded, or when the call is large enough to repay its
+    # one-off load (~0.6 s from numba's disk cache): a few positions in a fresh process
+    # go through sep (the same numbers, tested equal)
+    return fits and _overlap.HAVE_NUMBA and (n >= AUTO_NUMBA_MIN or _overlap.kernels_loaded())
 
 
 def _sums_sep(prepared, xg, yg, badpos, radii, ann, var_map, subpix, sky_subpix, n_threads):
@@ -406,7 +411,9 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         (:mod:`ztfimg.overlap`), parallel over positions with the GIL released; it does
         exact overlap (``subpix=0``) and centre sampling (``subpix=1``) only. "sep":
         ``sep.sum_circle``/``sep.sum_circann`` (any ``subpix``; holds the GIL). Default
-        "auto": numba when it is installed and the sampling allows, else sep.
+        "auto": numba when it is installed and the sampling allows, and either the kernel
+        is already loaded in this process or there are at least
+        :data:`AUTO_NUMBA_MIN` positions (its first load costs ~0.6 s); else sep.
     n_threads : int, optional
         Threads of the numba engine (>= 1). Default None: numba's default (the number of
         cores, or ``NUMBA_NUM_THREADS``). Ignored by sep.
@@ -456,7 +463,6 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
     sky_subpix = int(sky_subpix)
     if not np.isfinite(sigma) or sigma <= 0:
         raise InvalidParameterError(f"sigma must be > 0; got {sigma!r}")
-    use_numba = _use_numba(engine, int(subpix), sky_subpix, n_threads)
     prepared = prepare_image(data, mask)
     arr, bmask = prepared.data, prepared.mask
     index = x.index if isinstance(x, pd.Series) else (
@@ -469,6 +475,7 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         var_map = np.square(rms, dtype=np.float64)
 
     n = len(xs)
+    use_numba = _use_numba(engine, int(subpix), sky_subpix, n_threads, n)
     if index is not None and len(index) != n:  # pragma: no cover - Series are 1-D
         index = None
     if n == 0:

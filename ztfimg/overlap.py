@@ -51,7 +51,7 @@ import numpy as np
 from .errors import InvalidParameterError, ShapeMismatchError
 
 __all__ = ["HAVE_NUMBA", "ApertureSums", "circle_sums", "annulus_sums", "aperture_sums",
-           "pixel_overlap", "compile_kernels", "METHODS"]
+           "pixel_overlap", "compile_kernels", "kernels_loaded", "METHODS"]
 
 #: True when numba can be imported (checked without importing it).
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
@@ -409,6 +409,16 @@ def _kernels():
             _compiled["numba"] = numba
             _compiled["kernel"] = g["_kernel"]
     return _compiled["kernel"]
+
+
+def kernels_loaded():
+    """True when the compiled kernel is ready in this process (no compile or load to pay).
+
+    Returns
+    -------
+    bool
+    """
+    return "kernel" in _compiled
 
 
 def compile_kernels(dtypes=("float32", "float64")):
