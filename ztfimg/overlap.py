@@ -51,10 +51,13 @@ import numpy as np
 from .errors import InvalidParameterError, ShapeMismatchError
 
 __all__ = ["HAVE_NUMBA", "ApertureSums", "circle_sums", "annulus_sums", "aperture_sums",
-           "pixel_overlap", "compile_kernels", "kernels_loaded", "METHODS"]
+           "pixel_overlap", "compile_kernels", "kernels_loaded", "METHODS", "PARALLEL_MIN"]
 
 #: True when numba can be imported (checked without importing it).
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+
+#: Calls with fewer positions run on the calling thread alone unless ``n_threads`` is given.
+PARALLEL_MIN = 128
 
 #: Accepted values of ``method``.
 METHODS = ("exact", "center")
@@ -547,6 +550,10 @@ def _execute(arr, xs, ys, rin, rout, m, v, has_mask, has_var, method, n_threads)
         touch = np.empty(n)
         numba = _compiled["numba"]
         old = numba.get_num_threads()
+        if n_threads is None and n < PARALLEL_MIN:
+            # a few positions are done before a second thread would be woken (which costs
+            # milliseconds when the other core is busy)
+            n_threads = 1
         if n_threads is not None:
             numba.set_num_threads(min(int(n_threads), numba.config.NUMBA_NUM_THREADS))
         methods = [method] * nap if isinstance(method, str) else list(method)
@@ -660,7 +667,8 @@ def circle_sums(data, x, y, r, mask=None, *, var=None, method="exact", n_threads
         is strictly inside the circle (as sep ``subpix=1``).
     n_threads : int, optional
         Threads to spread the positions over (numba). Default None: numba's current
-        setting (all cores, or ``NUMBA_NUM_THREADS``). Results do not depend on it.
+        setting (all cores, or ``NUMBA_NUM_THREADS``), and one thread for calls of fewer
+        than :data:`PARALLEL_MIN` positions. Results do not depend on it.
 
     Returns
     -------
