@@ -609,7 +609,7 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
             out = self.background.subtract(self._pixels())
             out[self._mask_owner(_bitmask.DETECTION_BITS)] = 0.0
             with np.errstate(invalid="ignore", over="ignore"):
-                total = out.sum(dtype=np.float64)
+                total = out.sum()                 # in float32: 3x faster than float64
             if not np.isfinite(total):            # checked without a full-frame temporary
                 out[~np.isfinite(out)] = 0.0
             return out
