@@ -225,3 +225,24 @@ def test_auto_loads_the_kernel_only_for_large_calls_in_a_fresh_process():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "True", "True"]
+
+
+def test_ztfimg_engine_variable_steers_auto(monkeypatch):
+    import ztfimg.aperture as ap
+    img = np.ones((200, 200), dtype=np.float32)
+    xs = np.linspace(20, 180, 300)
+    used = []
+    for name in ("_sums_numba", "_sums_sep"):
+        real = getattr(ap, name)
+        monkeypatch.setattr(ap, name, lambda *a, _r=real, _n=name, **k: used.append(_n)
+                            or _r(*a, **k))
+    monkeypatch.setenv("ZTFIMG_ENGINE", "sep")
+    df = aperture_photometry(img, xs, xs, 3.0)          # 300 positions, yet sep
+    np.testing.assert_allclose(df["sum"], np.pi * 9, rtol=1e-12)
+    aperture_photometry(img, xs, xs, 3.0, engine="numba")   # an explicit engine wins
+    monkeypatch.setenv("ZTFIMG_ENGINE", "numba")
+    aperture_photometry(img, xs[:2], xs[:2], 3.0)       # 2 positions, yet numba
+    assert used == ["_sums_sep", "_sums_numba", "_sums_numba"]
+    monkeypatch.setenv("ZTFIMG_ENGINE", "gpu")
+    with pytest.raises(InvalidParameterError, match="ZTFIMG_ENGINE"):
+        aperture_photometry(img, xs, xs, 3.0)

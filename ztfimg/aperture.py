@@ -32,6 +32,7 @@ Pixel convention: 0-based, ``x`` = column, ``y`` = row (``data[y, x]``), like se
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -259,6 +260,9 @@ def _robust_sky(arr, bmask, xs, ys, rin, rout, estimator, sigma, maxiters):
 def _use_numba(engine, subpix, sky_subpix, n_threads, n):
     """True when the numba kernel does the sums (see ``engine`` of aperture_photometry)."""
     engine = as_choice(engine, "engine", ENGINES)
+    if engine == "auto":
+        engine = as_choice(os.environ.get("ZTFIMG_ENGINE", "auto").strip().lower() or "auto",
+                           "the ZTFIMG_ENGINE environment variable", ENGINES)
     if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(
             n_threads, (int, np.integer)) or n_threads < 1):
         raise InvalidParameterError(f"n_threads must be an integer >= 1; got {n_threads!r}")
@@ -413,7 +417,10 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         ``sep.sum_circle``/``sep.sum_circann`` (any ``subpix``; holds the GIL). Default
         "auto": numba when it is installed and the sampling allows, and either the kernel
         is already loaded in this process or there are at least
-        :data:`AUTO_NUMBA_MIN` positions (its first load costs ~0.6 s); else sep.
+        :data:`AUTO_NUMBA_MIN` positions (its first load costs ~0.6 s and ~120 MB of
+        resident memory, numba and LLVM); else sep. The environment variable
+        ``ZTFIMG_ENGINE`` (``numba`` or ``sep``) overrides what "auto" picks, e.g.
+        ``ZTFIMG_ENGINE=sep`` for workers that must stay small.
     n_threads : int, optional
         Threads of the numba engine (>= 1). Default None: numba's default (the number of
         cores, or ``NUMBA_NUM_THREADS``). Ignored by sep.
