@@ -88,3 +88,48 @@ def test_bad_input(img):
         show_image(img, overlay={"ra": [1.0]})
     ax = show_image(np.full((10, 10), np.nan))        # nothing finite: still draws
     assert isinstance(ax, matplotlib.axes.Axes)
+
+
+def test_north_up_orientation_from_the_wcs():
+    import matplotlib
+    matplotlib.use("Agg")
+    from astropy.wcs import WCS
+    from ztfimg.plotting import _north_up, show_image
+
+    def wcs(cd):
+        w = WCS(naxis=2)
+        w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+        w.wcs.crval = [55.0, 33.0]
+        w.wcs.crpix = [50, 40]
+        w.wcs.cd = np.array(cd) / 3600.0
+        return w
+
+    assert _north_up(wcs([[-1, 0], [0, 1]])) == (False, False, False)   # already N up E left
+    assert _north_up(wcs([[1, 0], [0, -1]])) == (False, True, True)     # rotated by 180 deg
+    assert _north_up(wcs([[0, -1], [1, 0]])) == (True, False, False)    # columns run N-S
+    # a star north-east of the centre ends up up-left of it on the screen
+    data = np.zeros((80, 100))
+    w = wcs([[1, 0], [0, -1]])
+    x, y = w.all_world2pix(55.0 + 10 / 3600 / np.cos(np.radians(33)), 33.0 + 10 / 3600, 0)
+    data[int(round(float(y))), int(round(float(x)))] = 100.0
+    ax = show_image(data, wcs=w, north_up=True, colorbar=False)
+    xc, yc = w.all_world2pix(55.0, 33.0, 0)
+    disp = ax.transData.transform([[float(x), float(y)], [float(xc), float(yc)]])
+    assert disp[0, 0] < disp[1, 0] and disp[0, 1] > disp[1, 1]
+    assert ax.coords[0].get_axislabel() == "RA (ICRS)"
+    with pytest.raises(InvalidParameterError, match="north_up"):
+        show_image(data, north_up=True)
+
+
+def test_masked_pixels_get_their_own_colour_and_the_colorbar_its_unit():
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_rgba
+    from ztfimg.plotting import MASK_COLOR, show_image
+    data = np.random.default_rng(0).normal(size=(30, 30))
+    data[:, 5] = np.nan                                   # a dead column
+    ax = show_image(data)
+    im = ax.images[0]
+    assert im.cmap.get_bad() == pytest.approx(to_rgba(MASK_COLOR))
+    assert ax.figure.axes[1].get_ylabel() == "DN"
+    assert ax.get_xlabel() == "x [px]" and ax.get_ylabel() == "y [px]"

@@ -18,12 +18,14 @@ import numpy as np
 
 from .errors import InvalidParameterError, ShapeMismatchError
 
-__all__ = ["show_image", "SCALES", "STRETCHES"]
+__all__ = ["show_image", "SCALES", "STRETCHES", "MASK_COLOR"]
 
 #: Accepted values of ``scale``.
 SCALES = ("zscale", "percentile", "minmax")
 #: Accepted values of ``stretch``.
 STRETCHES = ("linear", "sqrt", "log", "asinh")
+#: Default colour of masked / non-finite pixels in :func:`show_image`.
+MASK_COLOR = "#3f7fbf"
 
 
 def _interval(scale, percentile):
@@ -56,7 +58,7 @@ def _stretch(stretch):
 def show_image(data, ax=None, *, scale="zscale", percentile=(1, 99), vmin=None, vmax=None,
                stretch="linear", cmap="gray", wcs=None, colorbar=True, mask=None,
                overlay=None, overlay_scale=3.0, overlay_kwargs=None, title=None,
-               **imshow_kwargs):
+               colorbar_label="DN", mask_color=MASK_COLOR, north_up=False, **imshow_kwargs):
     """Display a 2-D array with a robust intensity scale.
 
     Parameters
@@ -92,6 +94,18 @@ def show_image(data, ax=None, *, scale="zscale", percentile=(1, 99), vmin=None, 
         Style of the overlay (matplotlib keywords), e.g. ``{"edgecolor": "red"}``.
     title : str, optional
         Axes title.
+    colorbar_label : str, optional
+        Label of the colour bar. Default "DN" (the unit of ZTF pixels).
+    mask_color : str or None, optional
+        Colour of masked and non-finite pixels, so that a dead column does not look like
+        sky or like a saturated star. Default :data:`MASK_COLOR` (a blue none of the grey
+        levels has); None leaves them transparent.
+    north_up : bool, optional
+        Orient the display north up, east left (needs ``wcs``): the array is shown
+        transposed when its columns run north-south, and each axis is reversed when it
+        runs the wrong way, as ds9's "north up" does for frames aligned with the sky
+        (ZTF quadrants are, to a fraction of a degree; a residual rotation is left as it
+        is). Pixel coordinates of the overlay follow. Default False (file orientation).
     **imshow_kwargs
         Passed to ``Axes.imshow`` (e.g. ``interpolation``).
 
@@ -143,13 +157,34 @@ def show_image(data, ax=None, *, scale="zscale", percentile=(1, 99), vmin=None, 
     if ax is not None and not hasattr(ax, "imshow"):
         raise InvalidParameterError(f"ax must be a matplotlib Axes (or None for a new figure); "
                                     f"got {type(ax).__name__}")
+    flip_x = flip_y = transpose = False
+    if north_up:
+        if wcs is None:
+            raise InvalidParameterError("north_up needs the image's WCS (wcs=...)")
+        transpose, flip_x, flip_y = _north_up(wcs)
+        if transpose:
+            shown = shown.T
+            wcs = wcs.swapaxes(0, 1)
+            if overlay is not None:
+                overlay = _swapped(overlay)
     if ax is None:
         fig = plt.figure()
         ax = fig.add_subplot(111, projection=wcs) if wcs is not None else fig.add_subplot(111)
     imshow_kwargs.setdefault("interpolation", "nearest")
-    im = ax.imshow(shown, origin="lower", cmap=cmap, norm=norm, **imshow_kwargs)
+    import matplotlib as mpl
+    cmap_obj = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
+    if mask_color is not None:
+        cmap_obj = cmap_obj.with_extremes(bad=mask_color)  # a new colour map
+    im = ax.imshow(shown, origin="lower", cmap=cmap_obj, norm=norm, **imshow_kwargs)
     if colorbar:
-        ax.figure.colorbar(im, ax=ax)
+        cb = ax.figure.colorbar(im, ax=ax)
+        if colorbar_label:
+            cb.set_label(colorbar_label)
+    _label_axes(ax, transpose)
+    if flip_x:
+        ax.invert_xaxis()
+    if flip_y:
+        ax.invert_yaxis()
 
     if overlay is not None:
         xlim, ylim = ax.get_xlim(), ax.get_ylim()
@@ -159,6 +194,39 @@ def show_image(data, ax=None, *, scale="zscale", percentile=(1, 99), vmin=None, 
     if title is not None:
         ax.set_title(title)
     return ax
+
+
+def _north_up(wcs):
+    """(transpose, flip_x, flip_y) that bring a celestial WCS to north up, east left."""
+    m = np.asarray(wcs.celestial.pixel_scale_matrix)    # d(ra, dec) / d(x, y), deg/px
+    transpose = abs(m[1, 0]) > abs(m[1, 1])            # dec changes along x: columns N-S
+    if transpose:
+        m = m[:, ::-1]
+    # east left: ra grows to the left (d ra / dx < 0); north up: d dec / dy > 0
+    return bool(transpose), bool(m[0, 0] > 0), bool(m[1, 1] < 0)
+
+
+def _swapped(overlay):
+    import pandas as pd
+    df = pd.DataFrame(overlay).copy()
+    df["x"], df["y"] = np.asarray(overlay["y"], float), np.asarray(overlay["x"], float)
+    if "theta" in df:
+        df["theta"] = np.pi / 2 - np.asarray(overlay["theta"], float)
+    return df
+
+
+def _label_axes(ax, transposed):
+    """Axis labels with units: RA/Dec on WCS axes, pixels otherwise."""
+    coords = getattr(ax, "coords", None)
+    if coords is not None:
+        try:
+            coords[0].set_axislabel("RA (ICRS)")
+            coords[1].set_axislabel("Dec (ICRS)")
+            return
+        except (IndexError, KeyError, AttributeError):
+            pass
+    ax.set_xlabel("y [px]" if transposed else "x [px]")
+    ax.set_ylabel("x [px]" if transposed else "y [px]")
 
 
 def _draw_overlay(ax, overlay, scale, style):
@@ -172,7 +240,9 @@ def _draw_overlay(ax, overlay, scale, style):
         a = np.asarray(overlay["a"], dtype=float) * scale
         b = np.asarray(overlay["b"], dtype=float) * scale
         theta = np.degrees(np.asarray(overlay["theta"], dtype=float))
-        kw = {"facecolors": "none", "edgecolors": "red", "linewidths": 0.8}
+        many = len(x) > 1000  # a full frame: thin lines stay readable
+        kw = {"facecolors": "none", "edgecolors": "red", "linewidths": 0.4 if many else 0.8,
+              "alpha": 0.8 if many else 1.0}
         if "edgecolor" in style:
             style = dict(style)
             kw["edgecolors"] = style.pop("edgecolor")
@@ -181,6 +251,8 @@ def _draw_overlay(ax, overlay, scale, style):
                                  offset_transform=ax.transData, **kw)
         ax.add_collection(coll)
     else:
-        kw = {"marker": "o", "facecolors": "none", "edgecolors": "red", "s": 40}
+        many = len(x) > 1000
+        kw = {"marker": "o", "facecolors": "none", "edgecolors": "red",
+              "s": 12 if many else 40, "linewidths": 0.4 if many else 1.0}
         kw.update(style)
         ax.scatter(x, y, **kw)

@@ -545,7 +545,7 @@ class Measurements:
 
     # ------------------------------------------------------------------ display
     def show(self, data="dataclean", ax=None, *, scale="zscale", wcs=False, overlay=None,
-             colorbar=True, which=None, **kwargs):
+             colorbar=True, north_up=False, which=None, **kwargs):
         """Display the image; returns the matplotlib Axes.
 
         Parameters
@@ -564,8 +564,13 @@ class Measurements:
             ('ps1', 'gaia' ...), or any DataFrame with ``x``, ``y`` (and ``a``, ``b``,
             ``theta`` for ellipses).
         colorbar : bool, default True
+            A colour bar labelled in DN.
+        north_up : bool, default False
+            North up, east left (as ds9): the axes are flipped (or the array transposed)
+            from the WCS, and shown in RA/Dec. Default: file orientation.
         **kwargs
-            Passed to :func:`ztfimg.plotting.show_image`.
+            Passed to :func:`ztfimg.plotting.show_image` (``stretch``, ``cmap``,
+            ``mask_color`` (masked pixels: blue by default), ``vmin``/``vmax`` ...).
 
         Returns
         -------
@@ -582,8 +587,11 @@ class Measurements:
         if title is None:
             parts = self._describe()
             title = " ".join(parts[:4]) if parts else None
-        return plotting.show_image(arr, ax=ax, scale=scale, wcs=self._wcs() if wcs else None,
-                                   overlay=overlay, colorbar=colorbar, title=title, **kwargs)
+        kwargs.setdefault("colorbar_label", "DN")
+        use_wcs = bool(wcs) or bool(north_up)
+        return plotting.show_image(arr, ax=ax, scale=scale,
+                                   wcs=self._wcs() if use_wcs else None, overlay=overlay,
+                                   colorbar=colorbar, title=title, north_up=north_up, **kwargs)
 
     def _extract_quietly(self):
         """Sources with the default extraction, without storing them (no side effect)."""
