@@ -279,10 +279,11 @@ def _use_numba(engine, subpix, sky_subpix, n_threads, n):
                 "engine='numba' does exact overlap (subpix=0) and centre sampling (subpix=1) "
                 f"only; got subpix={subpix}, sky_subpix={sky_subpix}: use engine='sep'")
         return True
-    # auto: the kernel once it is loaded, or when the call is large enough to repay its
-    # one-off load (~0.6 s from numba's disk cache): a few positions in a fresh process
-    # go through sep (the same numbers, tested equal)
-    return fits and _overlap.HAVE_NUMBA and (n >= AUTO_NUMBA_MIN or _overlap.kernels_loaded())
+    # auto: the kernel for calls large enough to repay its one-off load (~0.6 s from
+    # numba's disk cache); a few positions go through sep (the same numbers to 1e-12,
+    # tested). The choice depends on the call only, never on what this process did
+    # before, so the same call gives bit-identical results in any process.
+    return fits and _overlap.HAVE_NUMBA and n >= AUTO_NUMBA_MIN
 
 
 def _sums_sep(prepared, xg, yg, badpos, radii, ann, var_map, subpix, sky_subpix, n_threads):
@@ -415,10 +416,10 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         (:mod:`ztfimg.overlap`), parallel over positions with the GIL released; it does
         exact overlap (``subpix=0``) and centre sampling (``subpix=1``) only. "sep":
         ``sep.sum_circle``/``sep.sum_circann`` (any ``subpix``; holds the GIL). Default
-        "auto": numba when it is installed and the sampling allows, and either the kernel
-        is already loaded in this process or there are at least
-        :data:`AUTO_NUMBA_MIN` positions (its first load costs ~0.6 s and ~120 MB of
-        resident memory, numba and LLVM); else sep. The environment variable
+        "auto": numba when it is installed, the sampling allows and there are at least
+        :data:`AUTO_NUMBA_MIN` positions (its first load in a process costs ~0.6 s and
+        ~120 MB of resident memory, numba and LLVM); else sep. The choice depends on the
+        call alone, so a call gives bit-identical results in every process. The environment variable
         ``ZTFIMG_ENGINE`` (``numba`` or ``sep``) overrides what "auto" picks, e.g.
         ``ZTFIMG_ENGINE=sep`` for workers that must stay small.
     n_threads : int, optional
