@@ -125,3 +125,15 @@ def test_plot_returns_axes(frame, gaia_like):
     ax = res.plot(fit=True)
     assert "fitted WCS" in ax.get_title(loc="left")
     assert len(ax.collections) == 1
+
+
+def test_per_frame_table_through_the_collection(real_quadrant_paths, frame, gaia_like):
+    from ztfimg import ImageCollection
+    col = ImageCollection.from_files([real_quadrant_paths[0]])
+    table = col.astrometry(gaia_like, refine=True, progress=False)
+    direct = astrometry.refine_wcs(frame, gaia_like)
+    assert table["error"].isna().all() and table["status"].iloc[0] == direct.status
+    np.testing.assert_allclose(table[["rms_ra", "rms_dec"]].to_numpy()[0], direct.rms)
+    np.testing.assert_allclose(table[["header_rms1", "header_rms2"]].to_numpy()[0],
+                               [63.68, 68.65], atol=0.01)
+    assert table["cv_best"].iloc[0] == pytest.approx(direct.cv_rms["linear"])

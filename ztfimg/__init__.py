@@ -21,13 +21,14 @@ _LAZY = {
     "Stamp": "ztfimg.stamps",
     "ZTFBit": "ztfimg.bitmask",
     "ZTFImgError": "ztfimg.errors",
+    "ImageCollection": "ztfimg.collection",
 }
 
 _SUBMODULES = {
     "errors", "filenames", "bitmask", "image", "simulate", "datasets", "background",
     "sources", "photometry", "aperture", "stamps", "dao", "psfphot", "refcat", "catalog",
     "zeropoint", "plotting", "cli", "filters", "flags", "validation", "fitsio", "products",
-    "workflows", "matching", "overlap",
+    "workflows", "matching", "overlap", "collection", "simseries", "astrometry",
 }
 
 __all__ = sorted(_LAZY) + sorted(_SUBMODULES)
