@@ -15,6 +15,7 @@ _LAZY = {
     "ScienceImage": "ztfimg.image",
     "ReferenceImage": "ztfimg.image",
     "ZTFImage": "ztfimg.image",
+    "DifferenceImage": "ztfimg.image",
     "DAOPhotReader": "ztfimg.dao",
     "DAOPhotPSF": "ztfimg.dao",
     "CatalogCollection": "ztfimg.catalog",
@@ -29,6 +30,7 @@ _SUBMODULES = {
     "sources", "photometry", "aperture", "stamps", "dao", "psfphot", "refcat", "catalog",
     "zeropoint", "plotting", "cli", "filters", "flags", "validation", "fitsio", "products",
     "workflows", "matching", "overlap", "collection", "simseries", "astrometry",
+    "psfdiff", "alerts", "simtransient",
 }
 
 __all__ = sorted(_LAZY) + sorted(_SUBMODULES)

@@ -30,11 +30,12 @@ from .frame import ZTFImage
 from .header import HeaderAccess, Keyword
 from .measure import NoWCSWarning
 from .science import ReferenceImage, ScienceImage
+from .difference import DifferenceImage
 from .selectors import COORDS, PIXEL_SELECTORS
 
 __all__ = ["ZTFImage", "ScienceImage", "ReferenceImage", "read_fits", "normalise_filter",
            "HeaderAccess", "Keyword", "NoWCSWarning", "PIXEL_SELECTORS", "COORDS",
-           "QUADRANT_SHAPE", "DEFAULT_FIXAPERS"]
+           "QUADRANT_SHAPE", "DEFAULT_FIXAPERS", "DifferenceImage"]
 
 #: Shape (rows, columns) of one ZTF quadrant.
 QUADRANT_SHAPE = (3080, 3072)
