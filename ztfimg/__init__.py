@@ -23,14 +23,15 @@ _LAZY = {
     "ZTFBit": "ztfimg.bitmask",
     "ZTFImgError": "ztfimg.errors",
     "ImageCollection": "ztfimg.collection",
+    "LightCurves": "ztfimg.lightcurves",
 }
 
 _SUBMODULES = {
     "errors", "filenames", "bitmask", "image", "simulate", "datasets", "background",
     "sources", "photometry", "aperture", "stamps", "dao", "psfphot", "refcat", "catalog",
     "zeropoint", "plotting", "cli", "filters", "flags", "validation", "fitsio", "products",
-    "workflows", "matching", "overlap", "collection", "simseries", "astrometry",
-    "psfdiff", "alerts", "simtransient",
+    "workflows", "matching", "overlap", "collection", "lightcurves", "simseries",
+    "psfdiff", "alerts", "simtransient", "archive", "astrometry",
 }
 
 __all__ = sorted(_LAZY) + sorted(_SUBMODULES)

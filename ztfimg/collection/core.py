@@ -624,6 +624,23 @@ class ImageCollection:
         out["error"] = errors
         return out
 
+    def forced_photometry(self, ra, dec=None, **kwargs):
+        """Forced photometry of sky positions on every frame: a :class:`~ztfimg.LightCurves`.
+
+        See :func:`ztfimg.lightcurves.forced.forced_photometry` for the parameters
+        (``radius``, ``bkgann``, ``method='aperture'|'psf'``, ``client``, ``progress`` ...).
+
+        Returns
+        -------
+        ztfimg.LightCurves
+
+        Examples
+        --------
+        >>> lc = col.forced_photometry(ra, dec, radius=[2, 3, 5], bkgann=(10, 15))  # doctest: +SKIP
+        """
+        from ..lightcurves.forced import forced_photometry
+        return forced_photometry(self, ra, dec, **kwargs)
+
     def astrometry(self, catalog="gaia", *, refine=False, client=None, progress=True,
                    n_workers=None, max_in_flight=None, **kwargs):
         """Astrometric residuals of every frame against Gaia (a per-frame table).

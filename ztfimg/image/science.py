@@ -21,6 +21,14 @@ from .header import Keyword, read_keyword
 __all__ = ["ScienceImage", "ReferenceImage"]
 
 
+def _fetchable(filename, download):
+    """A bare ZTF name (no directory) with download asked: the archive resolves it."""
+    if not download:
+        return False
+    return (_filenames.is_ztf_filename(filename)
+            and not os.path.dirname(os.fspath(filename)))
+
+
 class ScienceImage(ZTFImage):
     """A ZTF science quadrant (``*_sciimg.fits``) with its bit mask (``*_mskimg.fits``).
 
@@ -39,8 +47,9 @@ class ScienceImage(ZTFImage):
     """
 
     @classmethod
-    def from_filename(cls, filename, maskfile=None, *, require_mask=True):
-        """Open a science image and the mask beside it.
+    def from_filename(cls, filename, maskfile=None, *, require_mask=True, download=False,
+                      **download_kwargs):
+        """Open a science image and the mask beside it (fetched from IRSA on request).
 
         Parameters
         ----------
@@ -51,6 +60,13 @@ class ScienceImage(ZTFImage):
             Explicit mask path. Default: the ``*_mskimg.fits`` sibling.
         require_mask : bool, default True
             Raise when the sibling mask is absent (False: open without a mask).
+        download : bool, default False
+            For a bare ZTF name: fetch the image (and its mask) from IRSA into the
+            ``$ZTFDATA`` mirror when they are missing (:func:`ztfimg.archive.ensure_local`;
+            never twice, atomic, the offline switch honoured).
+        **download_kwargs
+            ``root``, ``offline``, ``base_url``, ``timeout``, ``retries``, ``session`` ...
+            of :func:`ztfimg.archive.ensure_local`.
 
         Returns
         -------
@@ -61,7 +77,14 @@ class ScienceImage(ZTFImage):
         MissingFileError
             If the image (or the required mask) cannot be found.
         """
-        path = check_fits_path(_filenames.find_file(filename))
+        if _fetchable(filename, download):
+            from ..archive import ensure_local
+            wanted = (("sciimg.fits", "mskimg.fits") if maskfile is None and require_mask
+                      else ("sciimg.fits",))
+            path = ensure_local(filename, wanted, **download_kwargs)[0]
+        else:
+            path = _filenames.find_file(filename)
+        path = check_fits_path(path)
         if maskfile is None:
             candidate = _filenames.sibling(path, "mskimg")
             if os.path.exists(candidate):
@@ -96,13 +119,25 @@ class ReferenceImage(ZTFImage):
     nframes = Keyword("NFRAMES", cast=int, doc="Number of frames co-added")
 
     @classmethod
-    def from_filename(cls, filename):
+    def from_filename(cls, filename, *, download=False, **download_kwargs):
         """Open a reference image by path (or bare ZTF name looked up under ``$ZTFDATA``).
+
+        Parameters
+        ----------
+        filename : str or path-like
+        download : bool, default False
+            Fetch a bare ZTF name from IRSA into ``$ZTFDATA`` when missing (see
+            :meth:`ScienceImage.from_filename`).
+        **download_kwargs
+            Passed to :func:`ztfimg.archive.ensure_local`.
 
         Returns
         -------
         ReferenceImage
         """
+        if _fetchable(filename, download):
+            from ..archive import ensure_local
+            return cls(ensure_local(filename, ("refimg.fits",), **download_kwargs)[0])
         return cls(_filenames.find_file(filename))
 
     def get_background(self, box_size=None, filter_size=None, *, use_globmed=None, **kwargs):
