@@ -13,6 +13,7 @@ import subprocess
 import sys
 import warnings
 
+import numpy as np
 import pytest
 
 import ztfimg
@@ -425,3 +426,30 @@ def test_process_traceback_env(tmp_path):
     assert p.returncode == 1
     assert p.stderr.startswith("Traceback (most recent call last):")
     assert p.stderr.splitlines()[-1].startswith("ztfimg: error: no such file")
+
+
+def test_lightcurve_command_on_a_simulated_series(tmp_path, capsys):
+    import json
+
+    from ztfimg import ImageCollection, LightCurves, simseries
+    from ztfimg.cli import main
+    s = simseries.simulate_series(tmp_path / "frames", 5, shape=(256, 256), seed=1)
+    var = s.stars[s.stars["variable"]].iloc[0]
+    out, png = tmp_path / "lc.parquet", tmp_path / "lc.png"
+    rc = main(["lightcurve", *s.files, "--ra", repr(float(var.ra)), "--dec",
+               repr(float(var.dec)), "--radius", "3", "--out", str(out), "--png", str(png),
+               "--json"])
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["frames"] == 5 and summary["failed"] == 0 and summary["good_points"] == 5
+    assert png.stat().st_size > 10_000
+    lc = LightCurves.read_parquet(out)
+    direct = ImageCollection.from_files(s.files).forced_photometry(
+        float(var.ra), float(var.dec), radius=3, bkgann=(10, 15), progress=False)
+    np.testing.assert_array_equal(lc.flux, direct.flux)
+    # the variable's injected magnitudes (PS1 band) come back with its colour term
+    table = direct.get_lightcurve(0, colour=float(var["colour"]))
+    pull = (table["mag"].to_numpy() - s.lightcurve["mag"].to_numpy()) / table["mag_err"]
+    assert np.all(np.abs(pull) < 4), pull
+    assert main(["lightcurve", *s.files, "--ra", "1", "--dec", "2", "--out",
+                 str(tmp_path / "x.txt")]) == 1

@@ -43,7 +43,7 @@ import time
 import traceback
 import warnings
 
-from .errors import InvalidParameterError, ZTFImgError
+from .errors import InvalidParameterError, MissingFileError, ZTFImgError
 
 __all__ = ["main", "run_demo", "UsageError", "MIN_DEMO_SIZE", "MAX_DEMO_SIZE",
            "EXIT_OK", "EXIT_RUNTIME", "EXIT_USAGE", "EXIT_BUG", "EXIT_INTERRUPTED"]
@@ -473,6 +473,55 @@ def _run_info(files, as_json=False, show_traceback=False):
 
 
 # ---------------------------------------------------------------------------- errors
+def _run_lightcurve(args):
+    """``ztfimg lightcurve``: forced photometry of one position over many frames."""
+    import numpy as np
+
+    from .collection import ImageCollection
+    if args.files:
+        col = ImageCollection.from_files(args.files)
+    else:
+        _log(f"searching IRSA for frames covering ({args.ra:g}, {args.dec:g})")
+        col = ImageCollection.from_sky(args.ra, args.dec, filters=args.filters,
+                                       start=args.start, end=args.end, root=args.root,
+                                       progress=True)
+    if len(col) == 0:
+        raise MissingFileError("no frame to measure: give files, or a position that some "
+                               "frames cover (check --filters/--start/--end)")
+    client = "processes" if args.workers and args.workers > 1 else None
+    lc = col.forced_photometry(args.ra, args.dec, radius=args.radius, bkgann=tuple(args.bkgann),
+                               method=args.method, client=client,
+                               n_workers=args.workers if client else None, progress=True)
+    if args.out:
+        if args.out.endswith(".phots"):
+            lc.save(args.out, overwrite=True)
+        elif args.out.endswith(".parquet"):
+            lc.to_parquet(args.out)
+        else:
+            raise InvalidParameterError(f"--out must end in .phots or .parquet; got {args.out!r}")
+    if args.png:
+        import matplotlib
+        matplotlib.use("Agg")
+        ax = lc.plot(0)
+        ax.figure.savefig(args.png, dpi=110, bbox_inches="tight")
+    table = lc.get_lightcurve(0)
+    summary = {"frames": int(lc.n_times), "failed": int(len(lc.failed)),
+               "apertures": [float(r) for r in lc.apertures],
+               "good_points": int((table["flag"] == 0).sum()),
+               "median_flux_ujy": float(np.nanmedian(table["flux"])),
+               "median_mag": float(np.nanmedian(table["mag"])),
+               "out": args.out, "png": args.png}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{summary['frames']} frames ({summary['failed']} failed), "
+              f"{summary['good_points']} good points; median {summary['median_flux_ujy']:.6g} "
+              f"uJy ({summary['median_mag']:.3f} AB mag, aperture {lc.apertures[0]:g} px)"
+              + (f"; wrote {args.out}" if args.out else "")
+              + (f", {args.png}" if args.png else ""))
+    return EXIT_OK
+
+
 def _traceback_wanted(argv):
     """True with ``--traceback`` before any ``--`` in ``argv`` or ``ZTFIMG_TRACEBACK`` set."""
     env = os.environ.get(_TRACEBACK_ENV, "").strip().lower()
@@ -584,6 +633,32 @@ def _build_parser():
     p_info.add_argument("--json", action="store_true",
                         help="print a JSON list of objects (one per file, failures included "
                              "with ok=false and the error)")
+    p_lc = sub.add_parser(
+        "lightcurve", parents=[common], epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="forced photometry of a sky position over many frames",
+        description=_fill("Forced aperture (or PSF) photometry of a sky position on every "
+                          "frame given, or on every archive frame covering it (no FILE: "
+                          "searched at IRSA and downloaded into $ZTFDATA); writes the light "
+                          "curves as .phots or .parquet and a PNG."))
+    p_lc.add_argument("files", nargs="*", metavar="FILE", help="*_sciimg.fits frames (masks "
+                      "beside them); none: search the archive at --ra/--dec")
+    p_lc.add_argument("--ra", type=float, required=True, help="right ascension, degrees")
+    p_lc.add_argument("--dec", type=float, required=True, help="declination, degrees")
+    p_lc.add_argument("--radius", type=float, nargs="+", default=[2.0, 3.0, 5.0],
+                      metavar="R", help="aperture radii, pixels (default 2 3 5)")
+    p_lc.add_argument("--bkgann", type=float, nargs=2, default=[10.0, 15.0],
+                      metavar=("RIN", "ROUT"), help="sky annulus, pixels (default 10 15)")
+    p_lc.add_argument("--method", choices=("aperture", "psf"), default="aperture")
+    p_lc.add_argument("--workers", type=int, default=1, metavar="N",
+                      help="local worker processes (default 1: in this process)")
+    p_lc.add_argument("--filters", default=None, help="archive search: e.g. zr or zg,zr")
+    p_lc.add_argument("--start", default=None, help="archive search: first JD or date")
+    p_lc.add_argument("--end", default=None, help="archive search: last JD or date")
+    p_lc.add_argument("--root", default=None, help="archive mirror (default $ZTFDATA)")
+    p_lc.add_argument("--out", default=None, help="write the light curves (.phots or .parquet)")
+    p_lc.add_argument("--png", default=None, help="write a plot of the light curve")
+    p_lc.add_argument("--json", action="store_true", help="print a JSON summary")
     sub.add_parser("fetch-data", parents=[common], epilog=_EPILOG,
                    formatter_class=argparse.RawDescriptionHelpFormatter,
                    help="obtain the real sample quadrant into the cache",
@@ -600,7 +675,7 @@ def _dispatch(argv, show_traceback):
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     if args.command is None:
-        parser.error("a command is required: demo, info or fetch-data")
+        parser.error("a command is required: demo, info, lightcurve or fetch-data")
     if args.command == "demo":
         if args.real and (args.size is not None or args.seed is not None):
             p_demo.error("--size and --seed choose the simulated frame: they cannot be used "
@@ -609,6 +684,8 @@ def _dispatch(argv, show_traceback):
                  seed=0 if args.seed is None else args.seed)
     elif args.command == "info":
         return _run_info(args.files, as_json=args.json, show_traceback=show_traceback)
+    elif args.command == "lightcurve":
+        return _run_lightcurve(args)
     elif args.command == "fetch-data":
         from . import datasets
         for path in datasets.get_real_quadrant():
