@@ -175,3 +175,24 @@ def test_bad_input_and_empty():
         extract_sources(data, err=np.ones((10, 10)))
     with pytest.raises(ShapeMismatchError):
         extract_sources(data, err=1.0, bitmask=np.zeros((10, 10), np.int16))
+
+
+@pytest.mark.parametrize("mode", ["segmentation", "bbox"])
+def test_compiled_mask_bits_equal_the_numpy_route(real_image, mode):
+    import sep
+
+    from ztfimg import bitmask, sources
+    data = real_image._compute()
+    det = real_image._mask_owner(bitmask.DETECTION_BITS)
+    bits = real_image._mask_array()
+    objs, seg = sep.extract(data, 5, err=real_image.background.globalrms, mask=det,
+                            segmentation_map=True)
+    assert len(objs) >= sources.COMPILED_OR_MIN
+    ref = sources._or_mask_bits_numpy(objs, bits, seg, det, mode)
+    got = sources._or_mask_bits(objs, bits, seg, det, mode)
+    np.testing.assert_array_equal(got, ref)
+    assert np.count_nonzero(ref & ~int(bitmask.ZTFBit.SEXSOURCES | bitmask.ZTFBit.PSFSOURCES)) > 10
+    # a boolean bit map and no detection mask take the same road
+    b = bits != 0
+    np.testing.assert_array_equal(sources._or_mask_bits(objs, b, seg, None, mode),
+                                  sources._or_mask_bits_numpy(objs, b, seg, None, mode))
