@@ -152,7 +152,7 @@ def test_bad_input_raises_package_errors(series, tmp_path):
         (lambda: ImageCollection.from_glob(series.maskfiles[0]), MissingFileError,
          "none a ZTF science image"),
         (lambda: ImageCollection.from_glob(42), InvalidParameterError, "pattern"),
-        (lambda: ImageCollection.from_files(series.files, kind="difference"),
+        (lambda: ImageCollection.from_files(series.files, kind="raw"),
          InvalidParameterError, "kind must be"),
         (lambda: ImageCollection.from_files(series.maskfiles), FileNameError,
          "not a science image"),

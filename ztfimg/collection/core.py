@@ -30,23 +30,25 @@ from .stack import build_stack
 __all__ = ["ImageCollection", "KINDS"]
 
 #: Frame kinds and the product suffixes (start of) their image files carry.
-KINDS = {"science": ("sciimg",), "reference": ("refimg",)}
+KINDS = {"science": ("sciimg",), "reference": ("refimg",), "difference": ("scimrefdiffimg",)}
 _PATTERNS = {"science": ("*_sciimg.fits", "*_sciimg.fits.fz"),
-             "reference": ("*_refimg.fits", "*_refimg.fits.fz")}
+             "reference": ("*_refimg.fits", "*_refimg.fits.fz"),
+             "difference": ("*_scimrefdiffimg.fits.fz", "*_scimrefdiffimg.fits")}
 
 
 def _check_kind(kind):
     if not (isinstance(kind, str) and kind in KINDS):
-        raise InvalidParameterError(f"kind must be 'science' or 'reference'; got {kind!r}")
+        raise InvalidParameterError(f"kind must be one of {tuple(KINDS)}; got {kind!r}")
     return kind
 
 
 def _frame_path(value, kind):
     """One frame file: a checked ZTF image name of ``kind``, resolved like from_filename."""
-    path = _filenames.find_file(value)              # FileNameError for a non-path value
+    path = _jobs.difference_path(value) if kind == "difference" else _filenames.find_file(value)
     rec = _filenames.parse(path)                    # FileNameError for a non-ZTF name
-    if rec.kind != kind or not rec.suffix.startswith(KINDS[kind]):
-        what = {"science": "*_sciimg.fits", "reference": "*_refimg.fits"}[kind]
+    if rec.kind != _jobs.NAME_KIND[kind] or not rec.suffix.startswith(KINDS[kind]):
+        what = {"science": "*_sciimg.fits", "reference": "*_refimg.fits",
+                "difference": "*_scimrefdiffimg.fits.fz"}[kind]
         hint = (" (a reference image: use kind='reference')" if rec.kind == "reference"
                 and kind == "science" else "")
         raise FileNameError(
@@ -64,8 +66,9 @@ class ImageCollection:
     ----------
     files : sequence of str or path-like
         ZTF image files (``*_sciimg.fits`` for ``kind='science'``, ``*_refimg.fits`` for
-        ``'reference'``); a bare name is looked up in the ``$ZTFDATA`` mirror. Order kept.
-    kind : {'science', 'reference'}, default 'science'
+        ``'reference'``, ``*_scimrefdiffimg.fits.fz`` or the science names for
+        ``'difference'``); a bare name is looked up in the ``$ZTFDATA`` mirror. Order kept.
+    kind : {'science', 'reference', 'difference'}, default 'science'
     check : bool, default True
         Check that every file exists (one ``stat`` each; nothing is opened).
 
@@ -126,8 +129,9 @@ class ImageCollection:
         ----------
         files : sequence of str or path-like
             ``*_sciimg.fits`` (or ``*_refimg.fits`` with ``kind='reference'``) paths, or
-            bare ZTF names found in the ``$ZTFDATA`` mirror.
-        kind : {'science', 'reference'}, default 'science'
+            bare ZTF names found in the ``$ZTFDATA`` mirror. With ``kind='difference'``
+            each science name stands for its ``*_scimrefdiffimg.fits.fz`` sibling.
+        kind : {'science', 'reference', 'difference'}, default 'science'
         check : bool, default True
             Refuse files that do not exist.
 
@@ -162,7 +166,7 @@ class ImageCollection:
         ----------
         pattern : str or path-like
             A :mod:`glob` pattern, e.g. ``"/data/sci/2020/09*/*/*_sciimg.fits"``.
-        kind : {'science', 'reference'}, default 'science'
+        kind : {'science', 'reference', 'difference'}, default 'science'
 
         Returns
         -------
@@ -186,7 +190,7 @@ class ImageCollection:
         pattern = os.fspath(pattern)
         matched = sorted(p for p in _glob.glob(pattern, recursive=True) if os.path.isfile(p))
         keep = [p for p in matched if _filenames.is_ztf_filename(p)
-                and _filenames.parse(p).kind == kind
+                and _filenames.parse(p).kind == _jobs.NAME_KIND[kind]
                 and _filenames.parse(p).suffix.startswith(KINDS[kind])]
         if not keep:
             found = (f"it matches {len(matched)} file(s), none a ZTF {kind} image "
@@ -204,7 +208,7 @@ class ImageCollection:
         ----------
         path : str or path-like
             A directory, e.g. a ``$ZTFDATA`` mirror's ``sci/2020/0924``.
-        kind : {'science', 'reference'}, default 'science'
+        kind : {'science', 'reference', 'difference'}, default 'science'
             ``*_sciimg.fits`` or ``*_refimg.fits`` files (``.fits.fz`` too).
         recursive : bool, default True
             Look in subdirectories too.
@@ -684,7 +688,7 @@ class ImageCollection:
         ----------
         ra, dec : float, Quantity or SkyCoord
             The position (degrees; a SkyCoord as ``ra`` with ``dec=None``).
-        kind : {'science', 'reference'}, default 'science'
+        kind : {'science', 'reference', 'difference'}, default 'science'
         download : bool, default True
             Fetch the missing files (:func:`ztfimg.archive.ensure_local_frames`); False
             only looks them up and raises listing what is missing.
@@ -706,7 +710,9 @@ class ImageCollection:
         >>> lc = col.forced_photometry(96.92, 77.70)                      # doctest: +SKIP
         """
         from .. import archive
-        kind = _check_kind(kind)
+        if _check_kind(kind) == "difference":
+            raise InvalidParameterError("from_sky finds science or reference frames; build "
+                                        "the difference collection from their names")
         image = "sciimg.fits" if kind == "science" else "refimg.fits"
         table = archive.search(ra, dec, kind="sci" if kind == "science" else "ref",
                                offline=offline, base_url=base_url, **search_kwargs)

@@ -235,7 +235,7 @@ def run(files, kind, payload, *, client=None, n_workers=None, max_in_flight=None
     ----------
     files : sequence of str
         The frames.
-    kind : {'science', 'reference'}
+    kind : {'science', 'reference', 'difference'}
         How each frame is opened.
     payload : tuple
         ``(func, args, kwargs)``, see :func:`ztfimg.collection.jobs.run_frame`.

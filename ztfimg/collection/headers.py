@@ -184,12 +184,14 @@ def header_row(path, kind="science"):
     ----------
     path : str
         The frame's file.
-    kind : {'science', 'reference'}, default 'science'
+    kind : {'science', 'reference', 'difference'}, default 'science'
+        A difference image's header is that of its ``.fits.fz`` (read from its image HDU).
 
     Returns
     -------
     dict
-        ``file``, ``filename``, ``maskfile`` (the ``*_mskimg.fits`` beside a science frame,
+        ``file``, ``filename``, ``maskfile`` (the ``*_mskimg.fits`` beside a science or
+        difference frame,
         None when absent), the :data:`HEADER_COLUMNS` (NaN or None where the header has no
         usable value), the :data:`NAME_COLUMNS` and ``header_error`` (None, or why the
         header or a value could not be read).
@@ -204,11 +206,12 @@ def header_row(path, kind="science"):
     >>> header_row("ztf_20200924431759_000655_zr_c13_o_q3_sciimg.fits")["magzp"]  # doctest: +SKIP
     26.285139
     """
-    if kind not in ("science", "reference"):
-        raise InvalidParameterError(f"kind must be 'science' or 'reference'; got {kind!r}")
+    if kind not in ("science", "reference", "difference"):
+        raise InvalidParameterError(f"kind must be 'science', 'reference' or 'difference'; "
+                                    f"got {kind!r}")
     columns = dict(HEADER_COLUMNS, **(REFERENCE_COLUMNS if kind == "reference" else {}))
     row = {"file": path, "filename": os.path.basename(path), "maskfile": None}
-    if kind == "science":
+    if kind in ("science", "difference"):
         try:
             mask = _filenames.sibling(path, "mskimg")
             row["maskfile"] = mask if os.path.exists(mask) else None
@@ -265,7 +268,7 @@ def read_headers(files, kind="science", *, max_workers=None):
     ----------
     files : sequence of str
         Paths of the frames.
-    kind : {'science', 'reference'}, default 'science'
+    kind : {'science', 'reference', 'difference'}, default 'science'
         Reference frames add ``globmed`` and ``nframes`` and take their epoch from the
         co-added range when OBSJD is absent.
     max_workers : int, optional
@@ -287,8 +290,9 @@ def read_headers(files, kind="science", *, max_workers=None):
     --------
     >>> read_headers(sorted(glob.glob("*_sciimg.fits")))[["filename", "magzp"]]  # doctest: +SKIP
     """
-    if kind not in ("science", "reference"):
-        raise InvalidParameterError(f"kind must be 'science' or 'reference'; got {kind!r}")
+    if kind not in ("science", "reference", "difference"):
+        raise InvalidParameterError(f"kind must be 'science', 'reference' or 'difference'; "
+                                    f"got {kind!r}")
     files = [os.fspath(f) for f in files]
     max_workers = _check_max_workers(max_workers, len(files))
     if len(files) <= 2 or max_workers == 1:

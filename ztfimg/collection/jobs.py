@@ -17,14 +17,16 @@ The built-in jobs of :class:`~ztfimg.collection.ImageCollection`:
 
 from __future__ import annotations
 
+import os
 import traceback
 
 import numpy as np
 
+from .. import filenames as _filenames
 from ..errors import HeaderKeywordError, InvalidParameterError
-from ..image import ReferenceImage, ScienceImage
+from ..image import DifferenceImage, ReferenceImage, ScienceImage
 
-__all__ = ["open_frame", "run_frame", "calibrate_frame", "stamps_frame", "noop", "Payload",
+__all__ = ["open_frame", "difference_path", "NAME_KIND", "run_frame", "calibrate_frame", "stamps_frame", "noop", "Payload",
            "share_payload", "CALIBRATION_COLUMNS"]
 
 #: Columns of a frame's calibration (:func:`calibrate_frame`), fitted then from the header.
@@ -33,20 +35,65 @@ CALIBRATION_COLUMNS = ("zp", "zp_err", "clrcoeff", "clrcoeff_err", "zpclrcov", "
                        "header_clrcoeff", "header_clrcounc", "dzp")
 
 
+#: The file-name kind (:func:`ztfimg.filenames.parse`) of each collection kind: a
+#: difference image is a product of its science frame.
+NAME_KIND = {"science": "science", "reference": "reference", "difference": "science"}
+_DIFF_NAMES = ("scimrefdiffimg.fits.fz", "scimrefdiffimg.fits")
+
+
+def difference_path(value):
+    """The difference-image file of a name: itself, or the science product's sibling.
+
+    Parameters
+    ----------
+    value : str or path-like
+        A ``*_scimrefdiffimg.fits.fz`` path, or the name of any product of the same science
+        frame (``*_sciimg.fits`` ...), or a bare ZTF name under ``$ZTFDATA``.
+
+    Returns
+    -------
+    str
+        The ``*_scimrefdiffimg.fits.fz`` path beside it (``.fits`` kept when the name is
+        ``*_scimrefdiffimg.fits`` and exists uncompressed).
+
+    Raises
+    ------
+    FileNameError
+        Not a path, or not a ZTF science-product name.
+
+    Examples
+    --------
+    >>> difference_path("d/ztf_20200924431759_000655_zr_c13_o_q3_sciimg.fits")
+    'd/ztf_20200924431759_000655_zr_c13_o_q3_scimrefdiffimg.fits.fz'
+    """
+    path = _filenames.find_file(value)
+    base = os.path.basename(path)
+    if base.endswith(_DIFF_NAMES[1]) and not os.path.exists(path):
+        return path + ".fz"
+    if base.endswith(_DIFF_NAMES):
+        return path
+    rec = _filenames.parse(path)
+    if rec.kind != "science":
+        return path                         # refused by the collection with its message
+    return _filenames.sibling(path, _DIFF_NAMES[0])
+
+
 def open_frame(path, kind="science"):
-    """Open one frame by file name: a science image with the mask beside it, or a reference.
+    """Open one frame by file name: a science image with the mask beside it, a reference,
+    or a difference image with its mask, PSF and science frame.
 
     Parameters
     ----------
     path : str
-        Path (or bare ZTF name under ``$ZTFDATA``) of a ``*_sciimg.fits`` or
-        ``*_refimg.fits``.
-    kind : {'science', 'reference'}, default 'science'
+        Path (or bare ZTF name under ``$ZTFDATA``) of a ``*_sciimg.fits``,
+        ``*_refimg.fits`` or ``*_scimrefdiffimg.fits.fz``.
+    kind : {'science', 'reference', 'difference'}, default 'science'
 
     Returns
     -------
-    ScienceImage or ReferenceImage
-        Only the header is read; the pixels on first use.
+    ScienceImage, ReferenceImage or DifferenceImage
+        Only the header is read; the pixels on first use (a difference image through
+        :meth:`DifferenceImage.from_filename <ztfimg.image.DifferenceImage.from_filename>`).
 
     Raises
     ------
@@ -65,7 +112,10 @@ def open_frame(path, kind="science"):
         return ScienceImage.from_filename(path)
     if kind == "reference":
         return ReferenceImage.from_filename(path)
-    raise InvalidParameterError(f"kind must be 'science' or 'reference'; got {kind!r}")
+    if kind == "difference":
+        return DifferenceImage.from_filename(path)
+    raise InvalidParameterError(f"kind must be 'science', 'reference' or 'difference'; got "
+                                f"{kind!r}")
 
 
 class Payload:
@@ -132,7 +182,7 @@ def run_frame(payload, path, kind="science"):
         ``(func, args, kwargs)``.
     path : str
         The frame's file.
-    kind : {'science', 'reference'}, default 'science'
+    kind : {'science', 'reference', 'difference'}, default 'science'
 
     Returns
     -------

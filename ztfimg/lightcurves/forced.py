@@ -100,6 +100,11 @@ def frame_info(image, radii=(), method="aperture"):
     return info
 
 
+def _is_difference(image):
+    from ..image.difference import DifferenceImage
+    return isinstance(image, DifferenceImage)
+
+
 def measure_frame(image, ra, dec, radius=DEFAULT_RADIUS, bkgann=DEFAULT_BKGANN,
                   method="aperture", photometry_kwargs=None):
     """Forced photometry of sky positions on one frame (the job of :func:`forced_photometry`).
@@ -107,7 +112,11 @@ def measure_frame(image, ra, dec, radius=DEFAULT_RADIUS, bkgann=DEFAULT_BKGANN,
     Parameters
     ----------
     image : ZTFImage
-        The opened frame (its pixels are read only if a position falls on it).
+        The opened frame (its pixels are read only if a position falls on it). A
+        :class:`~ztfimg.image.DifferenceImage` is measured by
+        :func:`~ztfimg.image.difference.forced_photometry_frame` (``method='psf'`` only):
+        flux ``forcediffimflux``, error ``forcediffimfluxunc``, sky its fitted
+        ``background``, and ``zpdiff``, ``zpdiffunc`` in ``info``.
     ra, dec : numpy.ndarray
         ICRS degrees, 1-D, same length.
     radius : sequence of float, default (2, 3, 5)
@@ -147,6 +156,11 @@ def measure_frame(image, ra, dec, radius=DEFAULT_RADIUS, bkgann=DEFAULT_BKGANN,
     nap = 1 if method == "psf" else radii.size
     info = frame_info(image, radii if method == "aperture" else [np.nan], method)
     info["sky"], info["skyrms"] = np.nan, np.nan
+    if _is_difference(image):
+        if method != "psf":
+            raise InvalidParameterError("difference frames are measured with method='psf' "
+                                        "(the fit of their *_diffimgpsf.fits)")
+        info["zpdiff"], info["zpdiffunc"] = info["magzp"], info["magzpunc"]
     x, y, sky = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     flux, err = np.full((nap, n), np.nan), np.full((nap, n), np.nan)
     flags = np.zeros((nap, n), np.int32)
@@ -177,6 +191,14 @@ def measure_frame(image, ra, dec, radius=DEFAULT_RADIUS, bkgann=DEFAULT_BKGANN,
                 err[k, touch] = ph["sumerr" + suffix].to_numpy()
                 flags[k, touch] = from_aperture_flags(ph["aper_flag" + suffix].to_numpy())
             sky[touch] = ph["sky"].to_numpy() if bkgann is not None else np.nan
+        elif _is_difference(image):   # the service's fit of the difference-image PSF
+            from ..image.difference import forced_photometry_frame
+            ph = forced_photometry_frame(image, ra[touch], dec[touch], **kwargs)
+            flux[0, touch] = ph["forcediffimflux"].to_numpy()
+            err[0, touch] = ph["forcediffimfluxunc"].to_numpy()
+            flags[0, touch] = from_psf_flags(ph["psf_flag"].to_numpy())
+            sky[touch] = ph["background"].to_numpy()
+            info["zpdiff"], info["zpdiffunc"] = float(image.zpdiff), float(image.zpdiffunc)
         else:
             ph = image.get_psf_photometry(x[touch], y[touch], coords="pixels", **kwargs)
             flux[0, touch] = ph["flux"].to_numpy()
@@ -308,7 +330,11 @@ def forced_photometry(collection, ra, dec=None, *, radius=DEFAULT_RADIUS,
         Local sky annulus, pixels; None: the frame's background map only.
     method : {'aperture', 'psf'}, default 'aperture'
         Aperture sums, or a fit of each frame's DAOPhot PSF (``*_sciimgdao.psf`` beside
-        the frame) at the fixed positions (``n_apertures`` is then 1).
+        the frame) at the fixed positions (``n_apertures`` is then 1). A collection of
+        ``kind='difference'`` needs ``'psf'``: the fit of each ``*_diffimgpsf.fits``, the
+        IPAC service's ``forcediffimflux`` (frames table with ``zpdiff``, ``zpdiffunc``);
+        ``photometry_kwargs={'rescale_errors': True}`` applies the service's sqrt(chi2)
+        rescaling per fit.
     max_seeing : float or None, default 4
         Frames whose header SEEING (FWHM, pixels) exceeds it get BAD_SEEING on every point.
     photometry_kwargs : dict, optional
@@ -358,6 +384,9 @@ def forced_photometry(collection, ra, dec=None, *, radius=DEFAULT_RADIUS,
     if not hasattr(collection, "map") or not hasattr(collection, "files"):
         raise InvalidParameterError(f"collection must be a ztfimg.ImageCollection; got "
                                     f"{type(collection).__name__}")
+    if getattr(collection, "kind", "science") == "difference" and method != "psf":
+        raise InvalidParameterError("a difference collection is measured with method='psf' "
+                                    "(the fit of each frame's *_diffimgpsf.fits)")
     bk = None if (ann is None or method == "psf") else (float(ann[0]), float(ann[1]))
     meta = {"max_seeing": max_seeing, "photometry_kwargs": dict(photometry_kwargs or {}),
             "kind": getattr(collection, "kind", "science")}
