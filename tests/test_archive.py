@@ -427,6 +427,27 @@ def test_from_filename_downloads_what_is_missing(irsa, monkeypatch):
         ScienceImage.from_filename(SCI[1], download=True)
 
 
+def test_difference_image_from_filename_downloads(irsa, tmp_path):
+    import io
+
+    from astropy.io import fits
+
+    from ztfimg import DifferenceImage
+    sci = irsa.data(SCI[2])
+    header = fits.getheader(io.BytesIO(sci))
+    diff = np.random.default_rng(3).normal(0, 5, (64, 64)).astype(np.float32)
+    buf = io.BytesIO()
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(diff, header=header,
+                                                       compression_type="GZIP_2",
+                                                       quantize_level=0.0)]).writeto(buf)
+    irsa.add_file(filenames.sibling(SCI[2], "scimrefdiffimg.fits.fz"), buf.getvalue())
+    name = filenames.sibling(SCI[2], "scimrefdiffimg.fits.fz")
+    img = DifferenceImage.from_filename(name, download=True, progress=False)
+    np.testing.assert_array_equal(img.data, diff)
+    assert img.has_mask and img.sciencefile.endswith(SCI[2])
+    assert img.filename == os.path.join(root(), "sci", "2023", "1030", "503553", name)
+
+
 def test_arguments_and_settings(irsa, monkeypatch):
     for bad in ({"workers": 0}, {"retries": -1}, {"timeout": 0}, {"errors": "ignore"},
                 {"progress": "yes"}, {"suffixes": ()}):

@@ -236,7 +236,8 @@ class DifferenceImage(ZTFImage):
 
     @classmethod
     def from_filename(cls, filename, maskfile=None, psffile=None, sciencefile=None, *,
-                      require_mask=True, require_psf=False, use_science=True):
+                      require_mask=True, require_psf=False, use_science=True, download=False,
+                      **download_kwargs):
         """Open a difference image and the products beside it.
 
         Parameters
@@ -255,6 +256,12 @@ class DifferenceImage(ZTFImage):
             Raise when the PSF file is absent (else :attr:`psf` raises on first use).
         use_science : bool, default True
             Attach the ``*_sciimg.fits`` sibling when it exists (not read until needed).
+        download : bool, default False
+            For a bare ZTF name: fetch the difference image and the required siblings
+            (mask, PSF when ``require_psf``, the science frame when ``use_science``) from
+            IRSA into ``$ZTFDATA`` when missing (:func:`ztfimg.archive.ensure_local`).
+        **download_kwargs
+            Passed to :func:`ztfimg.archive.ensure_local` (``root``, ``offline`` ...).
 
         Returns
         -------
@@ -273,6 +280,17 @@ class DifferenceImage(ZTFImage):
         ...     "ztf_20180713192049_000530_zr_c11_o_q1_sciimg.fits")       # doctest: +SKIP
         >>> diff.filename, diff.psffile, diff.sciencefile                 # doctest: +SKIP
         """
+        if (download and _filenames.is_ztf_filename(filename)
+                and not os.path.dirname(os.fspath(filename))):
+            from ..archive import ensure_local
+            name = os.fspath(filename)
+            if name.endswith("scimrefdiffimg.fits"):
+                name += ".fz"
+            wanted = (["scimrefdiffimg.fits.fz"]
+                      + (["mskimg.fits"] if maskfile is None and require_mask else [])
+                      + (["diffimgpsf.fits"] if psffile is None and require_psf else [])
+                      + (["sciimg.fits"] if sciencefile is None and use_science else []))
+            filename = ensure_local(name, wanted, **download_kwargs)[0]
         path = _filenames.find_file(filename)
         base = os.path.basename(path)
         if not base.endswith(_DIFF_SUFFIXES):
