@@ -45,6 +45,7 @@ from ..errors import (FileFormatError, FileNameError, HeaderKeywordError,
 from ..fitsio import check_fits_path, read_fits
 from ..validation import as_bool, as_choice
 from .frame import ZTFImage
+from .science import _fetchable
 from .header import REQUIRED, Keyword, read_keyword
 from .selectors import normalise_selector
 
@@ -257,9 +258,8 @@ class DifferenceImage(ZTFImage):
         use_science : bool, default True
             Attach the ``*_sciimg.fits`` sibling when it exists (not read until needed).
         download : bool, default False
-            For a bare ZTF name: fetch the difference image and the required siblings
-            (mask, PSF when ``require_psf``, the science frame when ``use_science``) from
-            IRSA into ``$ZTFDATA`` when missing (:func:`ztfimg.archive.ensure_local`).
+            For a bare ZTF name: fetch the missing image and required siblings from IRSA
+            into ``$ZTFDATA``.
         **download_kwargs
             Passed to :func:`ztfimg.archive.ensure_local` (``root``, ``offline`` ...).
 
@@ -280,17 +280,14 @@ class DifferenceImage(ZTFImage):
         ...     "ztf_20180713192049_000530_zr_c11_o_q1_sciimg.fits")       # doctest: +SKIP
         >>> diff.filename, diff.psffile, diff.sciencefile                 # doctest: +SKIP
         """
-        if (download and _filenames.is_ztf_filename(filename)
-                and not os.path.dirname(os.fspath(filename))):
+        if _fetchable(filename, download):
             from ..archive import ensure_local
-            name = os.fspath(filename)
-            if name.endswith("scimrefdiffimg.fits"):
-                name += ".fz"
-            wanted = (["scimrefdiffimg.fits.fz"]
-                      + (["mskimg.fits"] if maskfile is None and require_mask else [])
-                      + (["diffimgpsf.fits"] if psffile is None and require_psf else [])
-                      + (["sciimg.fits"] if sciencefile is None and use_science else []))
-            filename = ensure_local(name, wanted, **download_kwargs)[0]
+            want = [w for w, keep in [("scimrefdiffimg.fits.fz", True), ("mskimg.fits", (
+                maskfile is None and require_mask)), ("diffimgpsf.fits", psffile is None and
+                require_psf), ("sciimg.fits", sciencefile is None and use_science)] if keep]
+            name = os.fspath(filename)   # any product name of the frame finds the others
+            filename = ensure_local(name + (".fz" * name.endswith("diffimg.fits")), want,
+                                    **download_kwargs)[0]
         path = _filenames.find_file(filename)
         base = os.path.basename(path)
         if not base.endswith(_DIFF_SUFFIXES):
