@@ -24,6 +24,7 @@ _LAZY = {
     "ZTFImgError": "ztfimg.errors",
     "ImageCollection": "ztfimg.collection",
     "LightCurves": "ztfimg.lightcurves",
+    "Stack": "ztfimg.stacking",
 }
 
 _SUBMODULES = {
@@ -31,7 +32,8 @@ _SUBMODULES = {
     "sources", "photometry", "aperture", "stamps", "dao", "psfphot", "refcat", "catalog",
     "zeropoint", "plotting", "cli", "filters", "flags", "validation", "fitsio", "products",
     "workflows", "matching", "overlap", "collection", "lightcurves", "simseries",
-    "psfdiff", "alerts", "simtransient", "archive", "astrometry",
+    "psfdiff", "alerts", "simtransient", "archive", "astrometry", "stacking",
+    "calibframes", "simraw",
 }
 
 __all__ = sorted(_LAZY) + sorted(_SUBMODULES)

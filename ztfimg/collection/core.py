@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .. import filenames as _filenames
+from .builtin import _BuiltinJobs
 from ..errors import FileNameError, InvalidParameterError, MissingFileError
 from ..filters import normalise_filter
 from ..validation import as_bool, as_number, as_sky
@@ -57,7 +58,7 @@ def _frame_path(value, kind):
     return path
 
 
-class ImageCollection:
+class ImageCollection(_BuiltinJobs):
     """Many ZTF frames (science quadrants or reference images), never opened up front.
 
     Build one with :meth:`from_files`, :meth:`from_glob` or :meth:`from_directory`.
@@ -626,56 +627,6 @@ class ImageCollection:
         for i, row in res.errors.iterrows():
             errors[i] = f"{row['exception']}: {row['message']}"
         out["error"] = errors
-        return out
-
-    def forced_photometry(self, ra, dec=None, **kwargs):
-        """Forced photometry of sky positions on every frame: a :class:`~ztfimg.LightCurves`.
-
-        See :func:`ztfimg.lightcurves.forced.forced_photometry` for the parameters
-        (``radius``, ``bkgann``, ``method='aperture'|'psf'``, ``client``, ``progress`` ...).
-
-        Returns
-        -------
-        ztfimg.LightCurves
-
-        Examples
-        --------
-        >>> lc = col.forced_photometry(ra, dec, radius=[2, 3, 5], bkgann=(10, 15))  # doctest: +SKIP
-        """
-        from ..lightcurves.forced import forced_photometry
-        return forced_photometry(self, ra, dec, **kwargs)
-
-    def astrometry(self, catalog="gaia", *, refine=False, client=None, progress=True,
-                   n_workers=None, max_in_flight=None, **kwargs):
-        """Astrometric residuals of every frame against Gaia (a per-frame table).
-
-        :func:`ztfimg.collection.jobs.astrometry_frame` through :meth:`map`.
-
-        Parameters
-        ----------
-        catalog : str, default 'gaia'
-        refine : bool, default False
-            Also fit a corrected WCS per frame (:func:`ztfimg.astrometry.refine_wcs`).
-        client, progress, n_workers, max_in_flight :
-            See :meth:`map`.
-        **kwargs
-            Passed to :func:`ztfimg.astrometry.measure_astrometry` / ``refine_wcs``.
-
-        Returns
-        -------
-        pandas.DataFrame
-            One row per frame: ``file``, ``obsjd``, ``filtername``, the job's columns
-            (mas) and ``error`` (None, or ``'Class: message'``).
-        """
-        res = self.map(_jobs.astrometry_frame, catalog, client=client, progress=progress,
-                       n_workers=n_workers, max_in_flight=max_in_flight, refine=refine,
-                       **kwargs)
-        out = self.read_headers()[["file", "obsjd", "filtername"]].copy()
-        rows = pd.DataFrame([r or {} for r in res.results], index=out.index)
-        out = pd.concat([out, rows], axis=1)
-        out["error"] = None
-        for i, row in res.errors.iterrows():
-            out.loc[out.index[i], "error"] = f"{row['exception']}: {row['message']}"
         return out
 
     @classmethod
