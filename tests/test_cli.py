@@ -109,11 +109,75 @@ def test_demo_size_range(capsys, tmp_path, size):
 
 
 def test_demo_at_the_smallest_size_runs(capsys, tmp_path):
-    code, out, err = run(capsys, "demo", "--size", MIN_DEMO_SIZE, "--outdir", tmp_path / "o")
+    code, out, err = run(capsys, "demo", "--size", MIN_DEMO_SIZE, "--frames", "0",
+                         "--outdir", tmp_path / "o")
     assert code == 0, err
     assert "zero point vs PS1" in out
-    for name in ("frame.png", "stamps.png", "zeropoint.png", "sources.csv"):
+    for name in ("frame.png", "stamps.png", "zeropoint.png", "sources.csv", "report.txt"):
         assert (tmp_path / "o" / name).stat().st_size > 0
+    assert not (tmp_path / "o" / "season_calibrate.csv").exists()
+
+
+@pytest.fixture(scope="module")
+def demo_season(tmp_path_factory):
+    """The demo with a short season (8 frames): its folder and run_demo's result."""
+    d = tmp_path_factory.mktemp("demo")
+    res = cli.run_demo(str(d), size=MIN_DEMO_SIZE, frames=8, seed=0)
+    return d, res
+
+
+def test_demo_season_files_and_report(demo_season):
+    import pandas as pd
+    d, res = demo_season
+    pngs = ["frame.png", "stamps.png", "zeropoint.png", "season_zeropoints.png",
+            "season_lightcurve.png", "season_comparisons.png", "transient.png"]
+    for name in pngs:
+        assert (d / name).stat().st_size > 10_000, name
+    report = (d / "report.txt").read_text()
+    for name in pngs + ["sources.csv", "season_headers.csv", "season_calibrate.csv",
+                        "season_differential.csv", "transient.csv"]:
+        assert f"\n{name}\n" in report, name
+    assert "made by: ImageCollection.calibrate" in report
+    assert "made by: transients.plot_transient" in report
+    headers = pd.read_csv(d / "season_headers.csv")
+    assert len(headers) == 8 and set(headers["fieldid"]) == {655}
+    assert headers["magzp"].between(26.0, 26.5).all()
+
+
+def test_demo_season_zero_points_match_the_injected(demo_season):
+    import pandas as pd
+    d, res = demo_season
+    zp = pd.read_csv(d / "season_calibrate.csv")
+    assert len(zp) == 8 and zp["error"].isna().all()
+    np.testing.assert_allclose(zp["zp"], zp["injected_zp"], atol=0.03)
+    assert res["zp_offset_rms"] < 0.015
+    assert np.all(np.abs(zp["zp"] - zp["injected_zp"]) < 5 * zp["zp_err"] + 0.01)
+
+
+def test_demo_season_differential_amplitude(demo_season):
+    import pandas as pd
+    d, res = demo_season
+    diff = pd.read_csv(d / "season_differential.csv")
+    assert len(diff) == 8 and np.isfinite(diff["flux"]).all()
+    assert diff["flux"].median() == pytest.approx(1.0, abs=0.15)
+    # injected semi-amplitude 0.3 mag: recovered to a few per cent, residuals ~ 1 %
+    assert res["diff_amplitude"] == pytest.approx(res["true_amplitude"], abs=0.03)
+    assert res["diff_rms"] < 0.03 and res["n_comparisons"] >= 3
+
+
+def test_demo_transient_detections_and_limits(demo_season):
+    import pandas as pd
+    d, res = demo_season
+    tab = pd.read_csv(d / "transient.csv")
+    assert len(tab) == 20 and {"time", "flux", "flux_err", "limit", "is_detection"} <= set(tab)
+    assert 5 <= tab["is_detection"].sum() < 20          # the first epochs are before explosion
+    assert res["peak_mag"] == pytest.approx(res["true_peak_mag"], abs=0.15)
+
+
+def test_demo_frames_range(capsys, tmp_path):
+    code, out, err = run(capsys, "demo", "--frames", "3", "--outdir", tmp_path / "o")
+    assert code == 2 and out == ""
+    assert_one_error(err, "--frames", "0 (no season)", "from 5 to 200")
 
 
 def test_demo_outdir_under_a_regular_file(capsys, tmp_path):
@@ -243,7 +307,7 @@ def test_interrupt_exit_130(capsys, tmp_path, monkeypatch):
 def test_broken_pipe_is_quiet(capsys, sim, monkeypatch):
     def closed(msg):
         raise BrokenPipeError(32, "Broken pipe")
-    monkeypatch.setattr(cli, "_log", closed)
+    monkeypatch.setattr(cli.commands, "_log", closed)
     code, _, err = run(capsys, "info", sim["sci"], sim["sci"])
     assert (code, err) == (1, [])
 
@@ -356,13 +420,13 @@ def test_info_json_all_good_exit_0(capsys, sim):
 
 
 def test_info_bug_in_one_file_goes_on_and_exits_3(capsys, sim, monkeypatch):
-    real = cli._describe_image
+    real = cli.commands._describe_image
 
     def flaky(img):
         if img.filename == sim["ref"]:
             raise IndexError("list index out of range")
         return real(img)
-    monkeypatch.setattr(cli, "_describe_image", flaky)
+    monkeypatch.setattr(cli.commands, "_describe_image", flaky)
     code, out, err = run(capsys, "info", sim["ref"], sim["sci"])
     assert code == 3
     assert_one_error(err, sim["ref"], "IndexError", "--traceback", kind="internal error")
@@ -453,3 +517,159 @@ def test_lightcurve_command_on_a_simulated_series(tmp_path, capsys):
     assert np.all(np.abs(pull) < 4), pull
     assert main(["lightcurve", *s.files, "--ra", "1", "--dec", "2", "--out",
                  str(tmp_path / "x.txt")]) == 1
+
+
+# ------------------------------------------------------------------------------ measuring
+@pytest.fixture(scope="module")
+def season(tmp_path_factory):
+    """``ztfimg simulate`` of 3 frames of 384 px with the catalogue ingested in a cache."""
+    d = tmp_path_factory.mktemp("season")
+    cache = d / "cache"
+    code = main(["simulate", str(d / "frames"), "--frames", "3", "--size", "384", "--seed", "2",
+                 "--ingest", "--cache-dir", str(cache)])
+    assert code == 0
+    files = sorted(str(p) for p in (d / "frames").glob("*_sciimg.fits"))
+    return {"files": files, "cache": str(cache), "dir": d}
+
+
+def test_simulate_command_matches_simulate_series(season, tmp_path, capsys):
+    import pandas as pd
+
+    from ztfimg import simseries
+    capsys.readouterr()
+    code, out, err = run(capsys, "simulate", tmp_path / "x", "--frames", "3", "--size", "384",
+                         "--seed", "2", "--json")
+    assert (code, err) == (0, [])
+    summary = json.loads(out)
+    direct = simseries.simulate_series(tmp_path / "y", 3, shape=(384, 384), seed=2)
+    assert [os.path.basename(f) for f in summary["files"]] == [
+        os.path.basename(f) for f in direct.files]
+    np.testing.assert_allclose(summary["magzp"], direct.frames["magzp"])
+    assert len(pd.read_csv(summary["catalog"])) == len(direct.catalog)
+    assert len(season["files"]) == 3
+
+
+def test_sources_command_matches_extract_sources(season, tmp_path, capsys):
+    import pandas as pd
+
+    from ztfimg import ScienceImage
+    out_csv = tmp_path / "s.csv"
+    code, out, err = run(capsys, "sources", season["files"][0], "--out", out_csv, "--json")
+    assert (code, err) == (0, [])
+    img = ScienceImage.from_filename(season["files"][0])
+    img.load_source_background()
+    direct = img.extract_sources(thresh=5, setmag=True)
+    got = pd.read_csv(out_csv)
+    assert json.loads(out)["nsources"] == len(direct) == len(got) > 20
+    np.testing.assert_allclose(got["x"], direct["x"])
+    np.testing.assert_allclose(got["flux"], direct["flux"], rtol=1e-10)
+    code, _, err = run(capsys, "sources", season["files"][0], "--out", tmp_path / "s.parquet")
+    assert code == 0 and len(pd.read_parquet(tmp_path / "s.parquet")) == len(direct)
+    code, _, err = run(capsys, "sources", season["files"][0], "--out", tmp_path / "s.txt")
+    assert code == 1
+    assert_one_error(err, "--out", ".csv")
+
+
+def test_photometry_command_pixels_sky_and_file(season, tmp_path, capsys):
+    from ztfimg import ScienceImage
+    f = season["files"][0]
+    img = ScienceImage.from_filename(f)
+    direct = img.aperture_photometry([100.0, 200.5], [120.0, 50.0], 3.0)
+    code, out, err = run(capsys, "photometry", f, "--xy", "100,120", "--xy", "200.5,50",
+                         "--radius", "3", "--json")
+    assert (code, err) == (0, [])
+    rows = json.loads(out)
+    np.testing.assert_allclose([r["sum"] for r in rows], direct["sum"], rtol=1e-10)
+    ra, dec = np.ravel(img.pixels_to_coords(100.0, 120.0))[:2]
+    code, out, _ = run(capsys, "photometry", f, "--radec", f"{float(ra)!r},{float(dec)!r}",
+                       "--radius", "3", "--json")
+    assert code == 0
+    sky = img.aperture_photometry([float(ra)], [float(dec)], 3.0, coords="sky")
+    assert json.loads(out)[0]["sum"] == pytest.approx(float(sky["sum"][0]), rel=1e-9)
+    assert json.loads(out)[0]["sum"] == pytest.approx(direct["sum"][0], rel=1e-3, abs=0.5)
+    pos = tmp_path / "pos.csv"
+    pos.write_text("name,x,y\na,100,120\nb,200.5,50\n")
+    code, out, _ = run(capsys, "photometry", f, "--positions", pos, "--radius", "3", "--json")
+    assert code == 0
+    np.testing.assert_allclose([r["sum"] for r in json.loads(out)], direct["sum"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("content, words", [
+    ("name,x,y\na,100,120\nb,oops,50\n", ["line 3", "'oops'", "1 bad row"]),
+    ("name,u,v\na,100,120\n", ["x,y", "ra,dec", "name, u, v"]),
+    ("x,y\n", ["no position"]),
+])
+def test_photometry_bad_position_file_is_one_line(season, tmp_path, capsys, content, words):
+    pos = tmp_path / "pos.csv"
+    pos.write_text(content)
+    code, out, err = run(capsys, "photometry", season["files"][0], "--positions", pos)
+    assert code == 1 and out == ""
+    assert_one_error(err, str(pos), *words)
+
+
+def test_photometry_user_mistakes(season, tmp_path, capsys):
+    f = season["files"][0]
+    pos = tmp_path / "pos.csv"
+    pos.write_text("x,y\n1,2\n")
+    code, _, err = run(capsys, "photometry", f, "--positions", pos, "--columns", "xx,y")
+    assert code == 1
+    assert_one_error(err, "no column 'xx'")
+    code, _, err = run(capsys, "photometry", tmp_path / "missing_sciimg.fits", "--xy", "1,2")
+    assert code == 1
+    assert_one_error(err, "no such file")
+    code, _, err = run(capsys, "photometry", f, "--xy", "1")
+    assert code == 2
+    assert_one_error(err, "--xy", "A,B")
+    code, _, err = run(capsys, "photometry", f)
+    assert code == 1
+    assert_one_error(err, "--xy", "--positions")
+
+
+def test_calibrate_command_matches_the_collection(season, tmp_path, capsys):
+    import pandas as pd
+
+    from ztfimg import ImageCollection
+    out_csv = tmp_path / "zp.csv"
+    code, out, err = run(capsys, "calibrate", *season["files"], "--offline", "--cache-dir",
+                         season["cache"], "--out", out_csv, "--json")
+    assert (code, err) == (0, [])
+    rows = json.loads(out)
+    direct = ImageCollection.from_files(season["files"]).calibrate(
+        "ps1", progress=False, cache_dir=season["cache"], offline=True)
+    np.testing.assert_allclose([r["zp"] for r in rows], direct["zp"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(pd.read_csv(out_csv)["zp"], direct["zp"], atol=1e-9)
+    # the simulated frames' header MAGZP is the injected zero point
+    assert np.all(np.abs(direct["dzp"]) < 0.03)
+
+
+def test_calibrate_with_an_empty_cache_is_one_line_exit_1(season, tmp_path, capsys):
+    code, out, err = run(capsys, "calibrate", season["files"][0], "--offline", "--cache-dir",
+                         tmp_path / "empty")
+    assert code == 1
+    assert_one_error(err, "1 of 1 frame(s) could not be calibrated")
+
+
+def test_stamps_command_png_and_fits(season, tmp_path, capsys):
+    from astropy.io import fits
+
+    from ztfimg import ScienceImage
+    f = season["files"][0]
+    code, _, err = run(capsys, "stamps", f, "--xy", "100,120", "--xy", "200,50", "--out",
+                       tmp_path / "s.fits", "--size", "15")
+    assert (code, err) == (0, [])
+    with fits.open(tmp_path / "s.fits") as hdul:
+        cube, pos = hdul[0].data, hdul["POSITIONS"].data
+    assert cube.shape == (2, 15, 15) and list(pos["x"]) == [100, 200]
+    direct = ScienceImage.from_filename(f).get_stamp(100, 120, dx=15)
+    np.testing.assert_allclose(cube[0], direct.data, equal_nan=True, rtol=1e-6)
+    code, _, err = run(capsys, "stamps", f, "--xy", "100,120", "--out", tmp_path / "s.png")
+    assert code == 0 and (tmp_path / "s.png").stat().st_size > 5000
+    code, _, err = run(capsys, "stamps", f, "--xy", "100,120", "--out", tmp_path / "s.jpg")
+    assert code == 1
+    assert_one_error(err, ".png", ".fits")
+
+
+@pytest.mark.parametrize("command", ["sources", "photometry", "calibrate", "stamps", "simulate"])
+def test_each_command_has_help(capsys, command):
+    code, out, err = run(capsys, command, "--help")
+    assert code == 0 and not err and f"usage: ztfimg {command}" in out and "exit status" in out
