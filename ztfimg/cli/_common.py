@@ -33,6 +33,11 @@ class UsageError(ZTFImgError, ValueError):
     """The command line is wrong: an unknown option, a missing or invalid value."""
 
 
+#: Fewest frames of the season: broeg2005 needs a few points per comparison star.
+MIN_SEASON_FRAMES = 5
+#: Most frames of the season (the demo is a demo: about a second a frame).
+MAX_SEASON_FRAMES = 200
+
 def _log(msg):
     print(msg, flush=True)
 
@@ -74,7 +79,6 @@ def _check_size(size):
 
 def _check_frames(frames):
     """The demo's season length: 0 (no season) or MIN_SEASON_FRAMES to MAX_SEASON_FRAMES."""
-    from .season import MAX_SEASON_FRAMES, MIN_SEASON_FRAMES
     value = _as_int(frames)
     if value is None or not (value == 0 or MIN_SEASON_FRAMES <= value <= MAX_SEASON_FRAMES):
         raise InvalidParameterError(

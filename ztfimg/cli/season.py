@@ -11,14 +11,10 @@ import os
 import tempfile
 import time
 
-from ._common import _log
+from ._common import MAX_SEASON_FRAMES, MIN_SEASON_FRAMES, _log
 
 __all__ = ["run_season", "run_transient", "MIN_SEASON_FRAMES", "MAX_SEASON_FRAMES"]
 
-#: Fewest frames of the season: broeg2005 needs a few points per comparison star.
-MIN_SEASON_FRAMES = 5
-#: Most frames of the season (the demo is a demo: about a second a frame).
-MAX_SEASON_FRAMES = 200
 
 
 def _save(fig, path, dpi=80):
