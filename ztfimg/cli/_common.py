@@ -38,6 +38,7 @@ MIN_SEASON_FRAMES = 5
 #: Most frames of the season (the demo is a demo: about a second a frame).
 MAX_SEASON_FRAMES = 200
 
+
 def _log(msg):
     print(msg, flush=True)
 
