@@ -673,3 +673,45 @@ def test_stamps_command_png_and_fits(season, tmp_path, capsys):
 def test_each_command_has_help(capsys, command):
     code, out, err = run(capsys, command, "--help")
     assert code == 0 and not err and f"usage: ztfimg {command}" in out and "exit status" in out
+
+
+def test_psf_command_renders_the_daophot_psf(tmp_path, capsys):
+    import glob
+
+    from astropy.io import fits
+
+    from ztfimg.dao import DAOPhotPSF
+    psffile = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "data", "daophot",
+                                            "*", "psf.psf")))[0]
+    out = tmp_path / "psf.fits"
+    assert main(["psf", psffile, "--x", "1000.3", "--y", "2000.7", "--out", str(out),
+                 "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    ref = DAOPhotPSF(psffile).get_psf_at(1000.3, 2000.7, normalize=True)
+    np.testing.assert_allclose(fits.getdata(out), ref, rtol=1e-6)
+    assert summary["sum"] == pytest.approx(1.0) and summary["size"] == ref.shape[0]
+    png = tmp_path / "psf.png"
+    assert main(["psf", psffile, "--x", "10", "--y", "20", "--out", str(png)]) == 0
+    assert png.stat().st_size > 5_000
+    assert main(["psf", psffile, "--x", "10", "--y", "20", "--out", str(tmp_path / "a.jpg")]) == 1
+
+
+def test_cache_command_fills_lists_and_clears(tmp_path, capsys):
+    from ztfimg import simulate
+    cat = simulate.ps1_like_catalog(55.0, 33.3, 0.3, 500, seed=1)
+    csv = tmp_path / "ps1.csv"
+    cat.to_csv(csv, index=False)
+    cache = tmp_path / "cache"
+    assert main(["cache", "fill", str(csv), "--catalog", "ps1", "--region", "55.0", "33.3",
+                 "0.3", "--cache-dir", str(cache), "--json"]) == 0
+    filled = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert filled["catalogs"]["ps1"]["tiles"] >= 1
+    from ztfimg import refcat
+    back = refcat.get_catalog("ps1", 55.0, 33.3, 0.2, cache_dir=cache, offline=True)
+    inside = np.hypot((cat["ra"] - 55.0) * np.cos(np.radians(33.3)), cat["dec"] - 33.3) < 0.2
+    assert len(back) == int(inside.sum())
+    assert main(["cache", "clear", "--cache-dir", str(cache)]) == 1      # needs --yes
+    assert main(["cache", "clear", "--cache-dir", str(cache), "--yes", "--json"]) == 0
+    cleared = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert cleared["catalogs"] == {}
+    assert main(["cache", "fill", str(csv), "--cache-dir", str(cache)]) == 1  # no --region

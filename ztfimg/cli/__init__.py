@@ -46,7 +46,7 @@ import textwrap
 import warnings
 
 from ..errors import ZTFImgError
-from . import commands, measure
+from . import commands, extras, measure
 from ._common import (EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE,
                       MAX_DEMO_SIZE, MIN_DEMO_SIZE, _TRACEBACK_ENV, UsageError, _bug_message,
                       _frames_argument, _outdir_argument, _report, _seed_argument, _show_warning,
@@ -154,6 +154,7 @@ def _build_parser():
     p_lc.add_argument("--png", default=None, help="write a plot of the light curve")
     p_lc.add_argument("--json", action="store_true", help="print a JSON summary")
     measure.add_parsers(sub, common, _EPILOG, _fill, argparse.RawDescriptionHelpFormatter)
+    extras.add_parsers(sub, common, _EPILOG, _fill, argparse.RawDescriptionHelpFormatter)
     sub.add_parser("fetch-data", parents=[common], epilog=_EPILOG,
                    formatter_class=argparse.RawDescriptionHelpFormatter,
                    help="obtain the real sample quadrant into the cache",
@@ -171,7 +172,7 @@ def _dispatch(argv, show_traceback):
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     if args.command is None:
         parser.error("a command is required: demo, info, sources, photometry, calibrate, "
-                     "stamps, simulate, lightcurve or fetch-data")
+                     "stamps, psf, simulate, lightcurve, cache or fetch-data")
     if args.command == "demo":
         if args.real and (args.size is not None or args.seed is not None):
             p_demo.error("--size and --seed choose the simulated frame: they cannot be used "
