@@ -58,7 +58,7 @@ import pandas as pd
 from .aperture import PreparedImage, aperture_photometry, prepare_image
 from .errors import InvalidParameterError, ShapeMismatchError
 from .flags import PSFFlag
-from .psfphot import robust_rms
+from .psfphot import _weighted_psf_fit, robust_rms
 from .stamps import stamp_origin
 from .validation import as_bool, as_gain, as_number, as_positions, as_radii, as_rms
 
@@ -583,31 +583,9 @@ def forced_psf_photometry(data, x, y, psf, *, rms=None, variance=None, gain=None
         pdisc = np.where(disc, P, 0.0).sum(axis=(1, 2))
         with np.errstate(divide="ignore", invalid="ignore"):
             pmask = 1.0 - np.where(good, P, 0.0).sum(axis=(1, 2)) / pdisc
-        var = var0
-        for it in range(iters + 1):
-            w = np.where(good, 1.0 / np.where(good, var, 1.0), 0.0)
-            wP = w * P
-            Spp = np.einsum("nij,nij->n", wP, P)
-            Spd = np.einsum("nij,nij->n", wP, D)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                if fit_background:
-                    Sw = w.sum(axis=(1, 2))
-                    Sp = wP.sum(axis=(1, 2))
-                    Sd = np.einsum("nij,nij->n", w, D)
-                    det = Spp * Sw - Sp * Sp
-                    ok = (npx > nfree) & (det > 1e-12 * np.abs(Spp * Sw))
-                    det = np.where(ok, det, 1.0)
-                    a = (Spd * Sw - Sp * Sd) / det
-                    b = (Spp * Sd - Sp * Spd) / det
-                    var_a, var_b = Sw / det, Spp / det
-                else:
-                    ok = (npx > nfree) & (Spp > 0)
-                    Spp_ = np.where(ok, Spp, 1.0)
-                    a = Spd / Spp_
-                    b = np.zeros_like(a)
-                    var_a, var_b = 1.0 / Spp_, np.zeros_like(a)
-            if it < iters:
-                var = var0 + np.maximum(a[:, None, None] * P, 0.0) / gain
+        fit = _weighted_psf_fit(D, P, good, var0, gain, nfree, fit_background, iters)
+        a, b, var_a, var_b, ok, w = fit.a, fit.b, fit.var_a, fit.var_b, fit.ok, fit.w
+        Spp, Sp, det = fit.Spp, fit.Sp, fit.det
         if fit_background and rap is not None:
             # covariance of the aperture sum with the fitted background: b = sum_i c_i D_i
             # with c_i = w_i (Spp - Sp P_i) / det, so Cov(sum_ap, b) = sum_ap&fit (Spp - Sp P_i)/det

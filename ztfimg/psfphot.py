@@ -21,6 +21,7 @@ Inputs are checked by :mod:`ztfimg.validation`.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,72 @@ __all__ = ["psf_photometry", "FLAGS", "robust_rms"]
 FLAGS = {m.name: m for m in (PSFFlag.OFF_IMAGE, PSFFlag.EDGE, PSFFlag.MASKED,
                              PSFFlag.NO_DATA, PSFFlag.SINGULAR, PSFFlag.NEGATIVE)}
 
+
+
+#: Result of :func:`_weighted_psf_fit` (arrays over positions; ``w`` per pixel).
+_PSFFit = namedtuple("_PSFFit", ["a", "b", "var_a", "var_b", "ok", "w", "Spp", "Sp", "det"])
+
+
+def _weighted_psf_fit(D, P, good, var0, gain, nfree, fit_background, iterations):
+    """Amplitude (and constant background) of a PSF at fixed positions: the one fit rule.
+
+    Weighted linear least squares of ``D ~ a P + b`` over the ``good`` pixels of each
+    stamp, in closed form, with ``iterations`` re-weightings by the source's own Poisson
+    noise (``var = var0 + max(a P, 0) / gain``). Used by :func:`psf_photometry` (DAOPhot
+    PSF) and :func:`ztfimg.psfdiff.forced_psf_photometry` (pixel PSF).
+
+    Parameters
+    ----------
+    D, P : numpy.ndarray, shape (n, ny, nx)
+        Data stamps (0 where not ``good``) and PSF stamps at the positions.
+    good : numpy.ndarray of bool, shape (n, ny, nx)
+        Pixels used.
+    var0 : numpy.ndarray, shape (n, ny, nx)
+        Per-pixel variance without the source, data units squared.
+    gain : float or None
+        e-/DN for the Poisson re-weighting (None: no re-weighting).
+    nfree : int
+        Free parameters (1, or 2 with the background): a stamp needs more good pixels.
+    fit_background : bool
+        Fit the constant ``b`` too (else ``b = 0``).
+    iterations : int
+        Poisson re-weightings after the first fit.
+
+    Returns
+    -------
+    _PSFFit
+        ``a``, ``b`` and their variances ``var_a``, ``var_b``; ``ok`` (enough pixels, a
+        regular system); the last weights ``w``; ``Spp``, ``Sp``, ``det`` (sums of the
+        normal equations, for covariances; ``Sp``/``det`` None without the background).
+    """
+    var = var0
+    npx = good.sum(axis=(1, 2))
+    Sp = det = None
+    for it in range(int(iterations) + 1):
+        w = np.where(good, 1.0 / np.where(good, var, 1.0), 0.0)
+        wP = w * P
+        Spp = np.einsum("nij,nij->n", wP, P)
+        Spd = np.einsum("nij,nij->n", wP, D)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if fit_background:
+                Sw = w.sum(axis=(1, 2))
+                Sp = wP.sum(axis=(1, 2))
+                Sd = np.einsum("nij,nij->n", w, D)
+                det = Spp * Sw - Sp * Sp
+                ok = (npx > nfree) & (det > 1e-12 * np.abs(Spp * Sw))
+                det = np.where(ok, det, 1.0)
+                a = (Spd * Sw - Sp * Sd) / det
+                b = (Spp * Sd - Sp * Spd) / det
+                var_a, var_b = Sw / det, Spp / det
+            else:
+                ok = (npx > nfree) & (Spp > 0)
+                Spp_ = np.where(ok, Spp, 1.0)
+                a = Spd / Spp_
+                b = np.zeros_like(a)
+                var_a, var_b = 1.0 / Spp_, np.zeros_like(a)
+        if it < iterations and gain is not None:
+            var = var0 + np.maximum(a[:, None, None] * P, 0.0) / gain
+    return _PSFFit(a, b, var_a, var_b, ok, w, Spp, Sp, det)
 
 def robust_rms(data, mask=None, max_pixels=1_000_000):
     """Robust noise of an image: MAD-based sigma after 3-sigma clipping.
@@ -238,32 +305,8 @@ def psf_photometry(data, x, y, psf, *, rms=None, gain=None, mask=None, fit_radiu
         fl[np.any(disc & inside & ~good, axis=(1, 2))] |= PSFFlag.MASKED
         npx = good.sum(axis=(1, 2))
 
-        var = var0
-        for it in range(poisson_iterations + 1):
-            w = np.where(good, 1.0 / var, 0.0)
-            Spp = np.einsum("nij,nij,nij->n", w, P, P)
-            Spd = np.einsum("nij,nij,nij->n", w, P, D)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                if fit_sky:
-                    Sw = w.sum(axis=(1, 2))
-                    Sp = np.einsum("nij,nij->n", w, P)
-                    Sd = np.einsum("nij,nij->n", w, D)
-                    det = Spp * Sw - Sp * Sp
-                    ok = (npx > nfree) & (det > 1e-12 * np.abs(Spp * Sw))
-                    det = np.where(ok, det, 1.0)
-                    a = (Spd * Sw - Sp * Sd) / det
-                    b = (Spp * Sd - Sp * Spd) / det
-                    var_a = Sw / det
-                    var_b = Spp / det
-                else:
-                    ok = (npx > nfree) & (Spp > 0)
-                    Spp_ = np.where(ok, Spp, 1.0)
-                    a = Spd / Spp_
-                    b = np.zeros_like(a)
-                    var_a = 1.0 / Spp_
-                    var_b = np.zeros_like(a)
-            if it < poisson_iterations:
-                var = var0 + np.maximum(a[:, None, None] * P, 0.0) / gain
+        fit = _weighted_psf_fit(D, P, good, var0, gain, nfree, fit_sky, poisson_iterations)
+        a, b, var_a, var_b, ok, w = fit.a, fit.b, fit.var_a, fit.var_b, fit.ok, fit.w
         resid = D - a[:, None, None] * P - b[:, None, None]
         chi2 = np.einsum("nij,nij,nij->n", w, resid, resid)
 
