@@ -314,3 +314,14 @@ def test_a_frame_keeps_one_compute_array(real_image):
     assert [name for name, _ in big] == ["compute"], z.products
     z.drop_products()
     assert z.products == []
+
+
+def test_filenameinfo_is_one_rule_for_every_frame(tmp_path):
+    from ztfimg import ReferenceImage, ScienceImage, simulate
+    frame = simulate.simulate_quadrant(shape=(64, 64), seed=1)
+    sci, _ = frame.write(tmp_path)
+    ref = simulate.simulate_reference(frame).write(tmp_path)
+    assert ScienceImage.from_filename(sci).filenameinfo.suffix == "sciimg.fits"
+    info = ReferenceImage(ref).filenameinfo
+    assert info.kind == "reference" and info.suffix == "refimg.fits"
+    assert ScienceImage.from_arrays(frame.data, frame.header).filenameinfo is None

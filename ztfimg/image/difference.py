@@ -321,13 +321,6 @@ class DifferenceImage(ZTFImage):
             as_bool(use_science, "use_science") or sciencefile is not None) else None
         return cls(path, mpath, ppath, sciencefile=spath)
 
-    @property
-    def filenameinfo(self):
-        """The parsed file name (:class:`ztfimg.filenames.ZTFFileName`), or None."""
-        if self._imagefile and _filenames.is_ztf_filename(self._imagefile):
-            return _filenames.parse(self._imagefile)
-        return None
-
     def _pixels(self):
         if self._data is None:
             self._data, _ = read_difference_fits(self._imagefile)

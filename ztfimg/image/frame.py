@@ -24,6 +24,7 @@ import numpy as np
 from astropy.io import fits
 
 from .. import bitmask as _bitmask
+from .. import filenames as _filenames
 from .. import photometry as _phot
 from ..errors import (FileFormatError, HeaderKeywordError, InvalidParameterError,
                       ShapeMismatchError)
@@ -170,6 +171,13 @@ class ZTFImage(HeaderAccess, Measurements):
     def maskfile(self):
         """Path of the mask file (None if there is none)."""
         return self._maskfile
+
+    @property
+    def filenameinfo(self):
+        """The parsed file name (:class:`ztfimg.filenames.ZTFFileName`), or None."""
+        if self._imagefile and _filenames.is_ztf_filename(self._imagefile):
+            return _filenames.parse(self._imagefile)
+        return None
 
     @property
     def header(self):

@@ -95,13 +95,6 @@ class ScienceImage(ZTFImage):
                     "require_mask=False")
         return cls(path, maskfile)
 
-    @property
-    def filenameinfo(self):
-        """The parsed file name (:class:`ztfimg.filenames.ZTFFileName`), or None."""
-        if self._imagefile and _filenames.is_ztf_filename(self._imagefile):
-            return _filenames.parse(self._imagefile)
-        return None
-
 
 class ReferenceImage(ZTFImage):
     """A ZTF reference image (``*_refimg.fits``): a co-add without a bit mask.

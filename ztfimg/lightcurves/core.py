@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidParameterError, ShapeMismatchError
+from ..fitsio import readonly as _readonly
 from .frames import normalise_frames
 
 __all__ = ["LightCurves", "METHODS"]
@@ -30,12 +31,6 @@ __all__ = ["LightCurves", "METHODS"]
 METHODS = ("aperture", "psf")
 
 _FAILED_COLUMNS = ("file", "exception", "message")
-
-
-def _readonly(array):
-    view = array.view()
-    view.flags.writeable = False
-    return view
 
 
 def _failed_frame(failed):
