@@ -247,3 +247,11 @@ def test_ztfimg_engine_variable_steers_auto(monkeypatch):
     monkeypatch.setenv("ZTFIMG_ENGINE", "gpu")
     with pytest.raises(InvalidParameterError, match="ZTFIMG_ENGINE"):
         aperture_photometry(img, xs, xs, 3.0)
+    # the same reading of the variable steers the compiled mask-bit loop of extractions
+    from ztfimg import sources
+    with pytest.raises(InvalidParameterError, match="ZTFIMG_ENGINE"):
+        sources._use_compiled(1000)
+    monkeypatch.setenv("ZTFIMG_ENGINE", "sep")
+    assert not sources._use_compiled(1000)
+    monkeypatch.setenv("ZTFIMG_ENGINE", "numba")
+    assert sources._use_compiled(1000) and not sources._use_compiled(10)

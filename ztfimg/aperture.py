@@ -32,7 +32,6 @@ Pixel convention: 0-based, ``x`` = column, ``y`` = row (``data[y, x]``), like se
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import numpy as np
@@ -261,8 +260,7 @@ def _use_numba(engine, subpix, sky_subpix, n_threads, n):
     """True when the numba kernel does the sums (see ``engine`` of aperture_photometry)."""
     engine = as_choice(engine, "engine", ENGINES)
     if engine == "auto":
-        engine = as_choice(os.environ.get("ZTFIMG_ENGINE", "auto").strip().lower() or "auto",
-                           "the ZTFIMG_ENGINE environment variable", ENGINES)
+        engine = _overlap.engine_setting()
     if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(
             n_threads, (int, np.integer)) or n_threads < 1):
         raise InvalidParameterError(f"n_threads must be an integer >= 1; got {n_threads!r}")

@@ -51,7 +51,8 @@ import numpy as np
 from .errors import InvalidParameterError, ShapeMismatchError
 
 __all__ = ["HAVE_NUMBA", "ApertureSums", "circle_sums", "annulus_sums", "aperture_sums",
-           "pixel_overlap", "compile_kernels", "kernels_loaded", "METHODS", "PARALLEL_MIN"]
+           "pixel_overlap", "compile_kernels", "kernels_loaded", "METHODS", "PARALLEL_MIN",
+           "engine_setting", "ENGINE_SETTINGS"]
 
 #: True when numba can be imported (checked without importing it).
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
@@ -412,6 +413,23 @@ def _kernels():
             _compiled["numba"] = numba
             _compiled["kernel"] = g["_kernel"]
     return _compiled["kernel"]
+
+
+#: Values of the ``ZTFIMG_ENGINE`` environment variable.
+ENGINE_SETTINGS = ("auto", "numba", "sep")
+
+
+def engine_setting():
+    """``ZTFIMG_ENGINE`` (str: 'auto' when unset, 'numba' or 'sep'; else InvalidParameterError).
+
+    The one reading of the variable for every compiled route (aperture sums, mask bits).
+    """
+    import os
+    value = os.environ.get("ZTFIMG_ENGINE", "auto").strip().lower() or "auto"
+    if value not in ENGINE_SETTINGS:
+        raise InvalidParameterError(f"the ZTFIMG_ENGINE environment variable must be one of "
+                                    f"{ENGINE_SETTINGS}; got {value!r}")
+    return value
 
 
 def kernels_loaded():

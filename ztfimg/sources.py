@@ -134,11 +134,8 @@ def _compiled_or():
 
 
 def _use_compiled(n):
-    import os
-
-    from .overlap import HAVE_NUMBA
-    engine = os.environ.get("ZTFIMG_ENGINE", "auto").strip().lower()
-    return HAVE_NUMBA and engine != "sep" and n >= COMPILED_OR_MIN
+    from .overlap import HAVE_NUMBA, engine_setting
+    return HAVE_NUMBA and engine_setting() != "sep" and n >= COMPILED_OR_MIN
 
 
 def _or_mask_bits(objects, bitmask, segmap, detmask, mode):
