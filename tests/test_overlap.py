@@ -273,3 +273,10 @@ def test_bad_positions_and_bad_input():
         overlap.circle_sums(data, [1.0, 2.0], [1.0, 2.0, 3.0], 1.0)
     with pytest.raises(ShapeMismatchError):
         overlap.circle_sums(np.ones(5), [1.0], [1.0], 1.0)
+
+
+@pytest.mark.parametrize("bad", ["abc", "2", [1], 2.5, 0, True])
+def test_bad_thread_counts_are_the_packages_error(bad):
+    from ztfimg.errors import InvalidParameterError
+    with pytest.raises(InvalidParameterError, match="n_threads"):
+        overlap.circle_sums(np.ones((5, 5)), [2.0], [2.0], 1.0, n_threads=bad)

@@ -261,9 +261,7 @@ def _use_numba(engine, subpix, sky_subpix, n_threads, n):
     engine = as_choice(engine, "engine", ENGINES)
     if engine == "auto":
         engine = _overlap.engine_setting()
-    if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(
-            n_threads, (int, np.integer)) or n_threads < 1):
-        raise InvalidParameterError(f"n_threads must be an integer >= 1; got {n_threads!r}")
+    _overlap._check_threads(n_threads)
     fits = subpix in (0, 1) and sky_subpix in (0, 1)
     if engine == "sep":
         return False

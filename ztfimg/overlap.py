@@ -443,9 +443,7 @@ def kernels_loaded():
 
 
 def compile_kernels(dtypes=("float32", "float64")):
-    """Compile (or load from the on-disk cache) the kernel for the given data dtypes.
-
-    Useful in a worker's start-up so the first real call is not the slow one.
+    """Compile (or load from the disk cache) the kernel for these dtypes, e.g. at start-up.
 
     Parameters
     ----------
@@ -524,12 +522,17 @@ _NO_MASK = np.zeros((1, 1), dtype=np.uint8)
 _NO_VAR = np.zeros((1, 1), dtype=np.float64)
 
 
+def _check_threads(n_threads):
+    """``n_threads``: None or an integer >= 1 (the one check, for aperture.py too)."""
+    if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(
+            n_threads, (int, np.integer)) or n_threads < 1):
+        raise InvalidParameterError(f"n_threads must be an integer >= 1; got {n_threads!r}")
+
+
 def _prepare(data, x, y, mask, var, method, n_threads):
     if method not in METHODS:
         raise InvalidParameterError(f"method must be one of {METHODS}; got {method!r}")
-    if n_threads is not None and (isinstance(n_threads, bool) or int(n_threads) != n_threads
-                                  or n_threads < 1):
-        raise InvalidParameterError(f"n_threads must be an integer >= 1; got {n_threads!r}")
+    _check_threads(n_threads)
     arr = _as_image(data)
     xs, ys = _positions(x, y)
     if mask is None:
