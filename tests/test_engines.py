@@ -1,6 +1,6 @@
-"""The two aperture engines (numba kernel and sep) give the same numbers and flags.
+"""The two aperture engines (the compiled kernel and sep) give the same numbers and flags.
 
-Every route of :func:`ztfimg.aperture.aperture_photometry` is run with ``engine="numba"``
+Every route of :func:`ztfimg.aperture.aperture_photometry` is run with ``engine="kernel"``
 and ``engine="sep"`` on the real quadrant (with its mask) and on simulated frames, with
 positions that cross the edges, fall off the image, are NaN, or sit exactly on pixel
 centres, and compared column by column: sums and areas to 1e-12 relative, flags and
@@ -22,9 +22,9 @@ from ztfimg import overlap, simulate
 from ztfimg.aperture import aperture_photometry
 from ztfimg.background import estimate_background
 from ztfimg.errors import InvalidParameterError
-from ztfimg.overlap import HAVE_NUMBA
+from ztfimg.overlap import HAVE_KERNEL
 
-pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="numba is an install requirement")
+pytestmark = pytest.mark.skipif(not HAVE_KERNEL, reason="the kernel is built at install")
 
 SOURCE_BITS = np.int16((1 << 1) | (1 << 11))
 
@@ -53,10 +53,10 @@ def _positions(shape, n, seed):
 def _gross(img, x, y, kw):
     """What each sum adds up, sum(w |d|), and the mean |d| in the annulus (the scales)."""
     keep = {k: v for k, v in kw.items() if k in ("radius", "mask", "subpix", "sky_subpix")}
-    g = aperture_photometry(np.abs(img), x, y, engine="numba", **keep)
+    g = aperture_photometry(np.abs(img), x, y, engine="kernel", **keep)
     if kw.get("bkgann") is not None:
         keep["bkgann"] = kw["bkgann"]
-        g["sky"] = aperture_photometry(np.abs(img), x, y, engine="numba", **keep)["sky"]
+        g["sky"] = aperture_photometry(np.abs(img), x, y, engine="kernel", **keep)["sky"]
     return g
 
 
@@ -117,7 +117,7 @@ CASES = [
 def test_engines_equal_on_real_quadrant(real, kw):
     sub, mask, bkg = real
     x, y = _positions(sub.shape, 3000, seed=7)
-    a = aperture_photometry(sub, x, y, mask=mask, engine="numba", **kw)
+    a = aperture_photometry(sub, x, y, mask=mask, engine="kernel", **kw)
     b = aperture_photometry(sub, x, y, mask=mask, engine="sep", **kw)
     _compare(a, b, _gross(sub, x, y, dict(kw, mask=mask)))
     # the comparison is not empty: masked, partial and off-image apertures are present
@@ -136,7 +136,7 @@ def test_engines_with_an_rms_map_and_float64_data():
     x, y = _positions(sub.shape, 800, seed=3)
     kw = dict(radius=[2.5, 5.0], bkgann=(9.0, 15.0), rms=bkg.rms, gain=6.2,
               mask=frame.mask != 0)
-    a = aperture_photometry(sub, x, y, engine="numba", **kw)
+    a = aperture_photometry(sub, x, y, engine="kernel", **kw)
     b = aperture_photometry(sub, x, y, engine="sep", **kw)
     _compare(a, b, _gross(sub, x, y, kw), rtol=5e-8)
     # the variance-map sum alone, against photutils' exact overlap, to 1e-12
@@ -166,18 +166,18 @@ def test_sep_float64_precision():
     np.testing.assert_allclose(s32, ref32, rtol=1e-14)
 
 
-def test_auto_picks_numba_and_sep_keeps_subpixel_sampling():
+def test_auto_picks_the_kernel_and_sep_keeps_subpixel_sampling():
     frame = simulate.simulate_quadrant(shape=(256, 256), seed=2)
     x, y = np.array([50.3, 120.7]), np.array([60.1, 200.9])
     auto = aperture_photometry(frame.data, x, y, 4.0)
-    numba = aperture_photometry(frame.data, x, y, 4.0, engine="numba")
-    np.testing.assert_allclose(auto["sum"], numba["sum"], rtol=1e-12)
-    # subpix=5 is sep's route only: auto takes it, numba refuses with the package's error
+    kern = aperture_photometry(frame.data, x, y, 4.0, engine="kernel")
+    np.testing.assert_array_equal(auto["sum"], kern["sum"])
+    # subpix=5 is sep's route only: auto takes it, the kernel refuses with the package's error
     s5 = aperture_photometry(frame.data, x, y, 4.0, subpix=5)
     ref = aperture_photometry(frame.data, x, y, 4.0, subpix=5, engine="sep")
     np.testing.assert_array_equal(s5["sum"], ref["sum"])
     with pytest.raises(InvalidParameterError, match="subpix"):
-        aperture_photometry(frame.data, x, y, 4.0, subpix=5, engine="numba")
+        aperture_photometry(frame.data, x, y, 4.0, subpix=5, engine="kernel")
     with pytest.raises(InvalidParameterError, match="engine"):
         aperture_photometry(frame.data, x, y, 4.0, engine="cuda")
     with pytest.raises(InvalidParameterError, match="n_threads"):
@@ -199,33 +199,34 @@ def test_median_and_mean_annulus_use_the_same_pixels_at_pixel_centres():
     # a centre exactly on a pixel centre with integer radii puts pixel centres exactly on
     # both circles: every estimator takes rin < d < rout (sep's and the kernel's rule)
     img = np.ones((61, 61), dtype=np.float32)
-    for engine in ("numba", "sep"):
+    for engine in ("kernel", "sep"):
         for est in ("mean", "median", "sigclip"):
             df = aperture_photometry(img, 30.0, 30.0, 2.0, bkgann=(5.0, 10.0),
                                      sky_estimator=est, engine=engine)
             assert df["sky_npix"].iloc[0] == 224, (engine, est)
 
 
-def test_auto_loads_the_kernel_only_for_large_calls_in_a_fresh_process():
-    # a few positions go through sep (no ~0.6 s numba load); a call of AUTO_NUMBA_MIN
-    # positions loads the kernel; a later small call still goes through sep, so its result
-    # is bit-identical to the same call in a fresh process (serial vs workers)
-    code = textwrap.dedent("""
-        import sys
-        import numpy as np
-        from ztfimg.aperture import AUTO_NUMBA_MIN, aperture_photometry
-        img = np.random.default_rng(0).normal(size=(200, 200)).astype(np.float32)
-        small = aperture_photometry(img, [50.5, 60.2], [70.1, 80.9], 3.0)
-        print("numba" in sys.modules)
-        xs = np.linspace(20, 180, AUTO_NUMBA_MIN)
-        aperture_photometry(img, xs, xs, 3.0)
-        print("numba" in sys.modules)
-        again = aperture_photometry(img, [50.5, 60.2], [70.1, 80.9], 3.0)
-        print(bool((again["sum"] == small["sum"]).all()))
-    """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
-    assert out == ["False", "True", "True"]
+def test_auto_takes_the_kernel_for_every_call_size_and_default_threads(monkeypatch):
+    # the C kernel has no load cost: auto uses it for 1 position as for 1e4, so a call
+    # gives the same bits whatever the process did before (serial vs workers)
+    import ztfimg.aperture as ap
+    used = []
+    real_k = ap._sums_kernel
+    monkeypatch.setattr(ap, "_sums_kernel", lambda *a, **k: used.append(1) or real_k(*a, **k))
+    img = np.random.default_rng(0).normal(size=(200, 200)).astype(np.float32)
+    one = aperture_photometry(img, [50.5], [70.1], 3.0)
+    many = aperture_photometry(img, np.r_[50.5, np.linspace(20, 180, 500)],
+                               np.r_[70.1, np.linspace(20, 180, 500)], 3.0)
+    assert used == [1, 1] and one["sum"].iloc[0] == many["sum"].iloc[0]
+    # the thread rule: ZTFIMG_NUM_THREADS, else OMP_NUM_THREADS (dask workers: 1)
+    monkeypatch.delenv("ZTFIMG_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert overlap.default_threads() == 1
+    monkeypatch.setenv("ZTFIMG_NUM_THREADS", "3")
+    assert overlap.default_threads() == 3
+    monkeypatch.setenv("ZTFIMG_NUM_THREADS", "two")
+    with pytest.raises(InvalidParameterError, match="ZTFIMG_NUM_THREADS"):
+        aperture_photometry(img, np.linspace(20, 180, 500), np.linspace(20, 180, 500), 3.0)
 
 
 def test_ztfimg_engine_variable_steers_auto(monkeypatch):
@@ -233,25 +234,25 @@ def test_ztfimg_engine_variable_steers_auto(monkeypatch):
     img = np.ones((200, 200), dtype=np.float32)
     xs = np.linspace(20, 180, 300)
     used = []
-    for name in ("_sums_numba", "_sums_sep"):
+    for name in ("_sums_kernel", "_sums_sep"):
         real = getattr(ap, name)
         monkeypatch.setattr(ap, name, lambda *a, _r=real, _n=name, **k: used.append(_n)
                             or _r(*a, **k))
     monkeypatch.setenv("ZTFIMG_ENGINE", "sep")
-    df = aperture_photometry(img, xs, xs, 3.0)          # 300 positions, yet sep
+    df = aperture_photometry(img, xs, xs, 3.0)          # the variable says sep
     np.testing.assert_allclose(df["sum"], np.pi * 9, rtol=1e-12)
-    aperture_photometry(img, xs, xs, 3.0, engine="numba")   # an explicit engine wins
-    monkeypatch.setenv("ZTFIMG_ENGINE", "numba")
-    aperture_photometry(img, xs[:2], xs[:2], 3.0)       # 2 positions, yet numba
-    assert used == ["_sums_sep", "_sums_numba", "_sums_numba"]
+    aperture_photometry(img, xs, xs, 3.0, engine="kernel")   # an explicit engine wins
+    monkeypatch.setenv("ZTFIMG_ENGINE", "kernel")
+    aperture_photometry(img, xs[:2], xs[:2], 3.0)       # 2 positions: the kernel
+    assert used == ["_sums_sep", "_sums_kernel", "_sums_kernel"]
     monkeypatch.setenv("ZTFIMG_ENGINE", "gpu")
     with pytest.raises(InvalidParameterError, match="ZTFIMG_ENGINE"):
         aperture_photometry(img, xs, xs, 3.0)
     # the same reading of the variable steers the compiled mask-bit loop of extractions
     from ztfimg import sources
     with pytest.raises(InvalidParameterError, match="ZTFIMG_ENGINE"):
-        sources._use_compiled(1000)
+        sources._use_compiled()
     monkeypatch.setenv("ZTFIMG_ENGINE", "sep")
-    assert not sources._use_compiled(1000)
-    monkeypatch.setenv("ZTFIMG_ENGINE", "numba")
-    assert sources._use_compiled(1000) and not sources._use_compiled(10)
+    assert not sources._use_compiled()
+    monkeypatch.setenv("ZTFIMG_ENGINE", "kernel")
+    assert sources._use_compiled()

@@ -1,9 +1,8 @@
-"""ztfimg.overlap: exact circle/pixel overlap and the numba aperture-sum kernels.
+"""ztfimg.overlap: exact circle/pixel overlap and the compiled aperture-sum kernel.
 
 Checked against sep's exact sums (``subpix=0``; sep works in float32, so the images here
 are float32 or exactly representable in it), against an independent closed form of the
-geometry, and for its own invariants. The kernel compiles once per session (a few
-seconds per data dtype; loaded from numba's on-disk cache afterwards).
+geometry, and for its own invariants. The kernel is C, built at install time.
 """
 
 import math
@@ -17,7 +16,7 @@ from ztfimg import overlap
 from ztfimg.errors import InvalidParameterError, ShapeMismatchError
 
 sep = pytest.importorskip("sep")
-needs_numba = pytest.mark.skipif(not overlap.HAVE_NUMBA, reason="numba not installed")
+needs_kernel = pytest.mark.skipif(not overlap.HAVE_KERNEL, reason="kernel not built")
 
 RTOL = 1e-12
 
@@ -106,23 +105,28 @@ def test_pixel_overlap_whole_and_empty():
         overlap.pixel_overlap(0.0, 1.0, 0.0, 1.0, -1.0)
 
 
-def test_import_compiles_nothing():
-    code = ("import sys, ztfimg.overlap as o; "
-            "print('numba' in sys.modules, o._compiled == {})")
+def test_import_loads_nothing_and_numba_is_not_needed():
+    # importing the module loads no library; an aperture call loads the C kernel only
+    # (numba, ~120 MB of resident memory when it was the engine, stays out)
+    code = ("import sys, numpy as np, ztfimg.overlap as o, ztfimg._ckernel as k; "
+            "print(k._LIB == {}); "
+            "o.circle_sums(np.ones((50, 50), np.float32), [20.0] * 300, [20.0] * 300, 3.0); "
+            "print(k._LIB != {}, 'numba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
-    assert out == ["False", "True"]
+    assert out == ["True", "True", "False"]
 
 
-def test_without_numba_a_clear_error(monkeypatch):
-    monkeypatch.setattr(overlap, "HAVE_NUMBA", False)
-    monkeypatch.setattr(overlap, "_compiled", {})
-    with pytest.raises(InvalidParameterError, match="numba"):
+def test_without_the_kernel_a_clear_error(monkeypatch):
+    from ztfimg import _ckernel
+    monkeypatch.setattr(_ckernel, "HAVE_KERNEL", False)
+    monkeypatch.setattr(_ckernel, "_LIB", {})
+    with pytest.raises(InvalidParameterError, match="compiled kernel was not built"):
         overlap.circle_sums(np.ones((5, 5), np.float32), [2.0], [2.0], 1.0)
 
 
 # ------------------------------------------------------------------ the kernels
-@needs_numba
+@needs_kernel
 @pytest.mark.parametrize("r", [0.01, 0.4, 1.0, 2.5, 5.0, 12.3, 50.0])
 def test_circle_equals_sep(scene, r):
     data, mask, x, y = scene
@@ -134,7 +138,7 @@ def test_circle_equals_sep(scene, r):
     assert res.var_sum is None
 
 
-@needs_numba
+@needs_kernel
 def test_circle_random_radii_equals_sep(scene):
     data, mask, x, y = scene
     r = 10 ** np.random.default_rng(1).uniform(-2, math.log10(50), x.size)
@@ -146,7 +150,7 @@ def test_circle_random_radii_equals_sep(scene):
         _close(res.masked_area[k:k + 1], marea, area)
 
 
-@needs_numba
+@needs_kernel
 @pytest.mark.parametrize("rin,rout", [(0.2, 0.9), (3.0, 7.0), (10.0, 15.0), (2.0, 40.0)])
 def test_annulus_equals_sep_and_circle_difference(scene, rin, rout):
     data, mask, x, y = scene
@@ -162,7 +166,7 @@ def test_annulus_equals_sep_and_circle_difference(scene, rin, rout):
     _close(res.area, outer.area - inner.area, np.maximum(outer.area, 1.0))
 
 
-@needs_numba
+@needs_kernel
 def test_areas_interior_edges_and_off_image():
     ones = np.ones((60, 80), np.float32)
     r = np.array([0.01, 0.3, 3.0, 7.7, 20.0])
@@ -177,7 +181,7 @@ def test_areas_interior_edges_and_off_image():
     assert ann.area[0] == pytest.approx(np.pi * (81 - 25), rel=1e-13)
 
 
-@needs_numba
+@needs_kernel
 def test_centred_small_radius_where_sep_is_wrong():
     data = np.zeros((21, 21), np.float32)
     data[10, 10] = 1.0
@@ -190,7 +194,7 @@ def test_centred_small_radius_where_sep_is_wrong():
     assert res.sum[1] == pytest.approx(nudged, rel=1e-10)
 
 
-@needs_numba
+@needs_kernel
 def test_center_method_equals_sep_subpix1(scene):
     data, mask, x, y = scene
     for rin, rout in [(0.0, 4.3), (3.0, 8.0)]:
@@ -203,7 +207,7 @@ def test_center_method_equals_sep_subpix1(scene):
         np.testing.assert_array_equal(res.masked_area, marea)
 
 
-@needs_numba
+@needs_kernel
 def test_threads_give_identical_results(scene):
     data, mask, x, y = scene
     xs = np.tile(x, 10)
@@ -214,7 +218,7 @@ def test_threads_give_identical_results(scene):
         np.testing.assert_array_equal(a, b)
 
 
-@needs_numba
+@needs_kernel
 def test_aperture_sums_equal_separate_calls(scene):
     data, mask, x, y = scene
     circles, ann = overlap.aperture_sums(data, x, y, [2.0, 5.0], (6.0, 11.0), mask=mask)
@@ -229,7 +233,7 @@ def test_aperture_sums_equal_separate_calls(scene):
     assert ann is None and len(circles) == 1
 
 
-@needs_numba
+@needs_kernel
 def test_variance_sum_nonfinite_and_inputs_untouched(scene):
     data, mask, x, y = scene
     var = (np.abs(data) + 1).astype(np.float32).astype(np.float64)
@@ -251,7 +255,7 @@ def test_variance_sum_nonfinite_and_inputs_untouched(scene):
         np.testing.assert_array_equal(a, b)
 
 
-@needs_numba
+@needs_kernel
 def test_bad_positions_and_bad_input():
     data = np.ones((10, 10), np.float32)
     res = overlap.circle_sums(data, [np.nan, 5.0, np.inf], [5.0, 5.0, 1.0], 2.0)

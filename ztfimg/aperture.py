@@ -50,7 +50,7 @@ __all__ = [
     "aperture_correction", "apply_aperture_correction",
     "APER_PARTIAL", "APER_OFF_IMAGE", "APER_HAS_MASKED", "APER_ALL_MASKED",
     "APER_BAD_POSITION", "APER_NO_SKY", "SKY_ESTIMATORS", "AnnulusOverlapWarning",
-    "PreparedImage", "prepare_image", "ENGINES", "AUTO_NUMBA_MIN",
+    "PreparedImage", "prepare_image", "ENGINES",
 ]
 
 # Aliases of the ApertureFlag members, kept so that old code keeps working.
@@ -68,9 +68,7 @@ APER_BAD_POSITION = ApertureFlag.BAD_POSITION
 APER_NO_SKY = ApertureFlag.NO_SKY
 
 #: Accepted values of ``engine``.
-ENGINES = ("auto", "numba", "sep")
-#: ``engine="auto"`` loads the compiled kernel for calls of at least this many positions.
-AUTO_NUMBA_MIN = 200
+ENGINES = ("auto", "kernel", "sep")
 
 #: Accepted values of ``sky_estimator``.
 SKY_ESTIMATORS = ("mean", "median", "sigclip")
@@ -256,8 +254,8 @@ def _robust_sky(arr, bmask, xs, ys, rin, rout, estimator, sigma, maxiters):
     return sky, std, npix
 
 
-def _use_numba(engine, subpix, sky_subpix, n_threads, n):
-    """True when the numba kernel does the sums (see ``engine`` of aperture_photometry)."""
+def _use_kernel(engine, subpix, sky_subpix, n_threads):
+    """True when the compiled kernel does the sums (see ``engine`` of aperture_photometry)."""
     engine = as_choice(engine, "engine", ENGINES)
     if engine == "auto":
         engine = _overlap.engine_setting()
@@ -265,21 +263,19 @@ def _use_numba(engine, subpix, sky_subpix, n_threads, n):
     fits = subpix in (0, 1) and sky_subpix in (0, 1)
     if engine == "sep":
         return False
-    if engine == "numba":
-        if not _overlap.HAVE_NUMBA:
-            raise InvalidParameterError(
-                "engine='numba' needs numba, which is not installed: `pip install numba`, "
-                "or use engine='sep'")
+    if engine == "kernel":
+        if not _overlap.HAVE_KERNEL:
+            _overlap.library()  # raises the package's error: not built at install time
         if not fits:
             raise InvalidParameterError(
-                "engine='numba' does exact overlap (subpix=0) and centre sampling (subpix=1) "
-                f"only; got subpix={subpix}, sky_subpix={sky_subpix}: use engine='sep'")
+                "engine='kernel' does exact overlap (subpix=0) and centre sampling "
+                f"(subpix=1) only; got subpix={subpix}, sky_subpix={sky_subpix}: use "
+                "engine='sep'")
         return True
-    # auto: the kernel for calls large enough to repay its one-off load (~0.6 s from
-    # numba's disk cache); a few positions go through sep (the same numbers to 1e-12,
-    # tested). The choice depends on the call only, never on what this process did
-    # before, so the same call gives bit-identical results in any process.
-    return fits and _overlap.HAVE_NUMBA and n >= AUTO_NUMBA_MIN
+    # auto: the kernel whenever it is installed and the sampling allows (it has no load
+    # or compile cost); the choice depends on the call alone, so the same call gives
+    # bit-identical results in any process
+    return fits and _overlap.HAVE_KERNEL
 
 
 def _sums_sep(prepared, xg, yg, badpos, radii, ann, var_map, subpix, sky_subpix, n_threads):
@@ -328,7 +324,7 @@ def _sums_sep(prepared, xg, yg, badpos, radii, ann, var_map, subpix, sky_subpix,
     return circ, annres
 
 
-def _sums_numba(prepared, xg, yg, badpos, radii, ann, var_map, subpix, sky_subpix, n_threads):
+def _sums_kernel(prepared, xg, yg, badpos, radii, ann, var_map, subpix, sky_subpix, n_threads):
     """As :func:`_sums_sep`, through the compiled kernel of :mod:`ztfimg.overlap`."""
     method = "exact" if subpix == 0 else "center"
     ann_method = "exact" if sky_subpix == 0 else "center"
@@ -406,21 +402,21 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
     pixel_scale : float or astropy.units.Quantity, optional
         Pixel scale, arcsec per pixel (ZTF: 1.012, header ``PIXSCALE``), used only to
         convert angular ``radius``/``bkgann``. Default None.
-    engine : {"auto", "numba", "sep"}, optional
+    engine : {"auto", "kernel", "sep"}, optional
         Code that sums the pixels; both give the same numbers (to ~1e-13 relative, flags
-        identical). "numba": ztfimg's compiled exact-overlap kernel
-        (:mod:`ztfimg.overlap`), parallel over positions with the GIL released; it does
-        exact overlap (``subpix=0``) and centre sampling (``subpix=1``) only. "sep":
-        ``sep.sum_circle``/``sep.sum_circann`` (any ``subpix``; holds the GIL). Default
-        "auto": numba when it is installed, the sampling allows and there are at least
-        :data:`AUTO_NUMBA_MIN` positions (its first load in a process costs ~0.6 s and
-        ~120 MB of resident memory, numba and LLVM); else sep. The choice depends on the
-        call alone, so a call gives bit-identical results in every process. The environment variable
-        ``ZTFIMG_ENGINE`` (``numba`` or ``sep``) overrides what "auto" picks, e.g.
-        ``ZTFIMG_ENGINE=sep`` for workers that must stay small.
+        identical). "kernel": ztfimg's compiled exact-overlap kernel
+        (:mod:`ztfimg.overlap`, C built at install time), parallel over positions with
+        the GIL released; it does exact overlap (``subpix=0``) and centre sampling
+        (``subpix=1``) only. "sep": ``sep.sum_circle``/``sep.sum_circann`` (any
+        ``subpix``; holds the GIL). Default "auto": the kernel when it was built and the
+        sampling allows, else sep; the choice depends on the call alone, so a call gives
+        bit-identical results in every process. The environment variable
+        ``ZTFIMG_ENGINE`` (``kernel`` or ``sep``) overrides what "auto" picks.
     n_threads : int, optional
-        Threads of the numba engine (>= 1). Default None: numba's default (the number of
-        cores, or ``NUMBA_NUM_THREADS``). Ignored by sep.
+        Threads of the kernel (>= 1). Default None:
+        :func:`ztfimg.overlap.default_threads` (``ZTFIMG_NUM_THREADS``, else
+        ``OMP_NUM_THREADS``, else the usable cores), one thread below
+        :data:`ztfimg.overlap.PARALLEL_MIN` positions. Ignored by sep.
 
     Returns
     -------
@@ -479,7 +475,7 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         var_map = np.square(rms, dtype=np.float64)
 
     n = len(xs)
-    use_numba = _use_numba(engine, int(subpix), sky_subpix, n_threads, n)
+    use_kernel = _use_kernel(engine, int(subpix), sky_subpix, n_threads)
     if index is not None and len(index) != n:  # pragma: no cover - Series are 1-D
         index = None
     if n == 0:
@@ -491,7 +487,7 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
     subpix = int(subpix)
 
     subpix = int(subpix)
-    sums = _sums_numba if use_numba else _sums_sep
+    sums = _sums_kernel if use_kernel else _sums_sep
     want_mean = ann is not None and sky_estimator == "mean"
     circ, annres = sums(prepared, xg, yg, badpos, radii, ann if want_mean else None,
                         var_map, subpix, sky_subpix, n_threads)

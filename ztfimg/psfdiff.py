@@ -441,7 +441,7 @@ def forced_psf_photometry(data, x, y, psf, *, rms=None, variance=None, gain=None
         service's guide); the factor is in ``errscale``.
     poisson_iterations : int, default 1
         Refits with the source Poisson term (ignored without ``gain``).
-    engine : {'auto', 'numba', 'sep'}, default 'auto'
+    engine : {'auto', 'kernel', 'sep'}, default 'auto'
         Engine of the aperture sums (:func:`ztfimg.aperture.aperture_photometry`).
     chunk_size : int, default 1000
         Positions per batch (memory: ~ 8 arrays of chunk x size^2 floats).

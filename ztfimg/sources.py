@@ -103,62 +103,40 @@ def _bbox_pixels(xmin, xmax, ymin, ymax, start, stop):
     return owner, yy, xx, offsets
 
 
-#: Extractions with at least this many sources OR their mask bits with the compiled loop
-#: (the same integers as the numpy route; numba is loaded once per process).
-COMPILED_OR_MIN = 200
-_COMPILED = {}
-
-
-def _or_bits_loop(bits, seg, det, xmin, xmax, ymin, ymax, use_seg, has_det, out):
-    """OR of ``bits`` over each object's bounding box (its segment, and unclaimed masked
-    pixels, with ``use_seg``): one pass, no temporaries (compiled with numba)."""
-    for k in range(xmin.shape[0]):
-        acc = 0
-        sid = k + 1
-        for i in range(ymin[k], ymax[k] + 1):
-            for j in range(xmin[k], xmax[k] + 1):
-                if use_seg:
-                    s = seg[i, j]
-                    if s == sid or (has_det and s == 0 and det[i, j] != 0):
-                        acc |= bits[i, j]
-                else:
-                    acc |= bits[i, j]
-        out[k] = acc
-
-
-def _compiled_or():
-    if "or" not in _COMPILED:
-        import numba
-        _COMPILED["or"] = numba.njit(nogil=True, cache=True)(_or_bits_loop)
-    return _COMPILED["or"]
-
-
-def _use_compiled(n):
-    from .overlap import HAVE_NUMBA, engine_setting
-    return HAVE_NUMBA and engine_setting() != "sep" and n >= COMPILED_OR_MIN
+def _use_compiled():
+    """The compiled OR loop (``ztfimg/_kernel.c``) unless it was not built or
+    ``ZTFIMG_ENGINE=sep`` asks for the numpy route."""
+    from .overlap import HAVE_KERNEL, engine_setting
+    return HAVE_KERNEL and engine_setting() != "sep"
 
 
 def _or_mask_bits(objects, bitmask, segmap, detmask, mode):
     """OR of ``bitmask`` over the pixels touched by each object.
 
-    The compiled loop for large extractions, else vectorised numpy by chunks; the two give
-    the same integers (tested)."""
+    The compiled loop (one pass, no temporaries), else vectorised numpy by chunks; the two
+    give the same integers (tested)."""
     n = len(objects)
     out = np.zeros(n, dtype=np.int64)
     if n == 0:
         return out
-    if _use_compiled(n):
+    if _use_compiled():
+        from ._ckernel import or_bits
         bits = np.ascontiguousarray(bitmask)
         if bits.dtype.kind == "b":
             bits = bits.view(np.uint8)
+        elif bits.dtype.kind not in "iu":
+            bits = bits.astype(np.int64)
         use_seg = mode == "segmentation"
-        seg = np.ascontiguousarray(segmap) if use_seg else np.zeros((1, 1), np.int32)
-        det = (np.ascontiguousarray(detmask).view(np.uint8) if (use_seg and detmask is not None)
-               else np.zeros((1, 1), np.uint8))
-        _compiled_or()(bits, seg, det, *(np.ascontiguousarray(objects[c]).astype(np.int64)
-                                         for c in ("xmin", "xmax", "ymin", "ymax")),
-                       use_seg, use_seg and detmask is not None, out)
-        return out
+        seg = np.ascontiguousarray(segmap, dtype=np.int32) if use_seg else None
+        det = None
+        if use_seg and detmask is not None:
+            dm = np.asarray(detmask)
+            det = np.ascontiguousarray(dm if dm.dtype == np.bool_ else dm != 0).view(np.uint8)
+        ny, nx = bits.shape
+        # the C loop reads inside the boxes only: keep them on the image
+        box = [np.clip(np.asarray(objects[c], dtype=np.int64), 0, hi) for c, hi in
+               (("xmin", nx - 1), ("xmax", nx - 1), ("ymin", ny - 1), ("ymax", ny - 1))]
+        return or_bits(bits, seg, det, *box)
     return _or_mask_bits_numpy(objects, bitmask, segmap, detmask, mode)
 
 

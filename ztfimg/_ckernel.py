@@ -1,0 +1,119 @@
+"""ctypes bindings of ztfimg's compiled kernels (``ztfimg/_kernel.c``).
+
+The C file is built at install time as the extension ``ztfimg._kernel`` (setup.py; an
+optional extension, so an install without a C compiler still works, with sep's routes
+only). It is loaded here with :mod:`ctypes`, which releases the GIL for each call, so the
+aperture kernel's threads and other Python threads run at the same time. Loading costs
+about a millisecond and no memory to speak of (the library is ~60 kB).
+
+:data:`HAVE_KERNEL` says whether the library is there; :func:`library` returns it.
+:func:`default_threads` is the one rule for the number of threads a kernel call uses.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+import threading
+
+import numpy as np
+
+from .errors import InvalidParameterError
+
+_SPEC = importlib.util.find_spec("ztfimg._kernel")
+#: True when the compiled kernel library was built at install time.
+HAVE_KERNEL = _SPEC is not None and _SPEC.origin is not None
+_LIB = {}
+_LOCK = threading.Lock()
+
+_P = ctypes.c_void_p
+_I64 = ctypes.c_int64
+_INT = ctypes.c_int
+_D = ctypes.c_double
+
+
+def library():
+    """The loaded C library (``ctypes.CDLL``), loaded once per process.
+
+    Raises
+    ------
+    InvalidParameterError
+        The library was not built (no C compiler at install time).
+    """
+    lib = _LIB.get("lib")
+    if lib is not None:
+        return lib
+    if not HAVE_KERNEL:
+        raise InvalidParameterError(
+            "ztfimg's compiled kernel was not built at install time (it needs a C "
+            "compiler: reinstall with one, e.g. `pip install --force-reinstall ztfimg`), "
+            "or use engine='sep' / ZTFIMG_ENGINE=sep")
+    with _LOCK:
+        if "lib" not in _LIB:
+            lib = ctypes.CDLL(_SPEC.origin)
+            lib.ztf_aperture_sums.restype = _INT
+            lib.ztf_aperture_sums.argtypes = [
+                _P, _INT, _I64, _I64, _P, _P, _P, _P, _I64, _P, _P, _I64, _P, _P, _P, _P,
+                _INT]
+            lib.ztf_pixel_overlap.restype = _D
+            lib.ztf_pixel_overlap.argtypes = [_D, _D, _D, _D, _D]
+            lib.ztf_or_bits.restype = None
+            lib.ztf_or_bits.argtypes = [_P, _INT, _INT, _P, _P, _I64, _P, _P, _P, _P, _I64,
+                                        _P]
+            _LIB["lib"] = lib
+    return _LIB["lib"]
+
+
+def ptr(arr):
+    """Address of a C-contiguous array's data for the C calls (None for None)."""
+    if arr is None:
+        return None
+    assert arr.flags.c_contiguous
+    return arr.ctypes.data
+
+
+def default_threads():
+    """Threads of a kernel call when the caller does not say (int >= 1).
+
+    ``ZTFIMG_NUM_THREADS`` when set, else ``OMP_NUM_THREADS`` (which dask sets to 1 in its
+    workers), else the cores this process may run on.
+
+    Raises
+    ------
+    InvalidParameterError
+        One of the variables is set to something other than a positive integer.
+    """
+    for name in ("ZTFIMG_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            try:
+                n = int(value)
+            except ValueError:
+                n = 0
+            if n < 1:
+                raise InvalidParameterError(f"the {name} environment variable must be a "
+                                            f"positive integer; got {value!r}")
+            return n
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def or_bits(bits, seg, det, xmin, xmax, ymin, ymax):
+    """OR of integer ``bits`` over boxes (the compiled loop of :mod:`ztfimg.sources`).
+
+    ``bits`` is a C-contiguous 2-D integer array (1, 2, 4 or 8 bytes; bool viewed as
+    uint8), ``seg`` an int32 segmentation map or None (then every pixel of the box
+    counts), ``det`` a uint8 mask or None; the boxes are inclusive int64 bounds.
+    Returns an int64 array, one value per box.
+    """
+    lib = library()
+    n = xmin.shape[0]
+    out = np.zeros(n, dtype=np.int64)
+    if n:
+        lib.ztf_or_bits(ptr(bits), bits.dtype.itemsize, int(bits.dtype.kind == "i"),
+                        ptr(seg), ptr(det), bits.shape[1], ptr(xmin), ptr(xmax), ptr(ymin),
+                        ptr(ymax), n, ptr(out))
+    return out

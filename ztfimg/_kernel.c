@@ -1,0 +1,426 @@
+/*
+ * ztfimg's compiled kernels (loaded by ztfimg/overlap.py and ztfimg/sources.py through
+ * ctypes, which releases the GIL for the call).
+ *
+ * 1. Exact circle/pixel overlap and aperture sums (circles and annuli), parallel over
+ *    positions with POSIX threads. The geometry is documented in ztfimg/overlap.py: the
+ *    intersection of a disc of radius r centred at the origin with an axis-aligned
+ *    rectangle is split along the axes into first-quadrant pieces; in a piece
+ *    [x0, x1] x [y0, y1] the columns u < sqrt(r^2 - y1^2) are wholly covered, the columns
+ *    u > sqrt(r^2 - y0^2) not at all, and between them the area under the arc is the
+ *    trapezoid under its chord plus the circular segment r^2/2 (theta - sin theta), with
+ *    sin theta = cross / r^2 from the chord's end points and theta - sin theta =
+ *    asin(u) - u from its series for u < 0.3 (the first term left out is < 1e-16 of the
+ *    sum there), else atan2. Large numbers are never subtracted from each other.
+ * 2. The OR of integer mask bits over each source's bounding box (ztfimg.sources).
+ *
+ * Pixel convention: 0-based, x = column; pixel (i, j) covers [j - 0.5, j + 0.5] x
+ * [i - 0.5, i + 0.5]. Every result goes to its own slot, so the outputs do not depend on
+ * the number of threads or on the order of the positions.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+/* asin(u) - u = sum_n>=1 C(2n, n) / (4^n (2n + 1)) u^(2n+1): the first 14 coefficients */
+static const double C1 = 1.0 / 6.0, C2 = 3.0 / 40.0, C3 = 5.0 / 112.0, C4 = 35.0 / 1152.0,
+    C5 = 63.0 / 2816.0, C6 = 231.0 / 13312.0, C7 = 143.0 / 10240.0,
+    C8 = 6435.0 / 557056.0, C9 = 12155.0 / 1245184.0, C10 = 46189.0 / 5505024.0,
+    C11 = 88179.0 / 12058624.0, C12 = 676039.0 / 104857600.0,
+    C13 = 1300075.0 / 226492416.0, C14 = 5014575.0 / 973078528.0;
+#define SERIES_MAX 0.3
+
+/* r^2/2 (theta - sin theta) of the chord between two points of the circle whose position
+ * vectors have cross product `cross` and dot product `dot` (both in the first quadrant,
+ * so theta <= pi/2). `ir2` = 1 / r^2. */
+static inline double segment(double cross, double dot, double r2, double ir2)
+{
+    double u = (cross > 0.0 ? cross : 0.0) * ir2, g;
+    if (u < SERIES_MAX) {
+        /* Estrin's scheme: short dependency chains */
+        double t = u * u, t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
+        double lo = (C1 + t * C2) + t2 * (C3 + t * C4)
+                    + t4 * ((C5 + t * C6) + t2 * (C7 + t * C8));
+        double hi = (C9 + t * C10) + t2 * (C11 + t * C12) + t4 * (C13 + t * C14);
+        g = u * t * (lo + t8 * hi);
+    } else {
+        g = atan2(cross, dot) - u;
+    }
+    return 0.5 * r2 * g;
+}
+
+/* Area of the disc u^2 + v^2 <= r^2 in [x0, x1] x [y0, y1], 0 <= x0, 0 <= y0; the
+ * columns u <= a are covered up to y1, the columns u >= b are empty (b < 0: none). */
+static inline double quadrant(double x0, double x1, double y0, double y1, double a, double b,
+                              double r2, double ir2)
+{
+    double full = 0.0, ua, ha, ub, hb, d;
+    if (x0 >= b) return 0.0;
+    if (x1 <= a) return (x1 - x0) * (y1 - y0);
+    if (a > x0) {
+        ua = a;
+        full = (a - x0) * (y1 - y0);
+        ha = y1;
+    } else {
+        ua = x0;
+        d = r2 - x0 * x0;
+        ha = sqrt(d > 0.0 ? d : 0.0);
+    }
+    if (b < x1) {
+        ub = b;
+        hb = y0;
+    } else {
+        ub = x1;
+        d = r2 - x1 * x1;
+        hb = sqrt(d > 0.0 ? d : 0.0);
+    }
+    if (ub <= ua) return full;
+    return full + 0.5 * ((ha - y0) + (hb - y0)) * (ub - ua)
+           + segment(ha * ub - ua * hb, ua * ub + ha * hb, r2, ir2);
+}
+
+/* a row [y0, y1] (relative to the centre) folded into at most two pieces y >= 0 */
+typedef struct { double p0, p1, pa, pb, q0, q1, qa, qb; } rowp;
+
+static inline void piece(double y0, double y1, double r2, double *a, double *b)
+{
+    *a = (y1 * y1 < r2) ? sqrt(r2 - y1 * y1) : 0.0;
+    *b = (y0 * y0 < r2) ? sqrt(r2 - y0 * y0) : -1.0;
+}
+
+static inline rowp row_pieces(double y0, double y1, double r2)
+{
+    rowp rp;
+    if (y0 >= 0.0) {
+        rp.p0 = y0; rp.p1 = y1; rp.q0 = 0.0; rp.q1 = 0.0;
+    } else if (y1 <= 0.0) {
+        rp.p0 = -y1; rp.p1 = -y0; rp.q0 = 0.0; rp.q1 = 0.0;
+    } else {
+        rp.p0 = 0.0; rp.p1 = -y0; rp.q0 = 0.0; rp.q1 = y1;
+    }
+    piece(rp.p0, rp.p1, r2, &rp.pa, &rp.pb);
+    if (rp.q1 > 0.0) {
+        piece(rp.q0, rp.q1, r2, &rp.qa, &rp.qb);
+    } else {
+        rp.qa = 0.0; rp.qb = -1.0;
+    }
+    return rp;
+}
+
+static inline double overlap_x(double x0, double x1, double r2, double ir2, const rowp *rp)
+{
+    double s = quadrant(x0, x1, rp->p0, rp->p1, rp->pa, rp->pb, r2, ir2);
+    if (rp->qb >= 0.0) s += quadrant(x0, x1, rp->q0, rp->q1, rp->qa, rp->qb, r2, ir2);
+    return s;
+}
+
+/* area of the disc of radius sqrt(r2) at the origin in [x0, x1] x the row rp */
+static inline double overlap_row(double x0, double x1, double r2, double ir2, const rowp *rp)
+{
+    if (x0 >= 0.0) return overlap_x(x0, x1, r2, ir2, rp);
+    if (x1 <= 0.0) return overlap_x(-x1, -x0, r2, ir2, rp);
+    return overlap_x(0.0, -x0, r2, ir2, rp) + overlap_x(0.0, x1, r2, ir2, rp);
+}
+
+double ztf_pixel_overlap(double x0, double x1, double y0, double y1, double r)
+{
+    double r2 = r * r;
+    rowp rp;
+    if (!(r > 0.0)) return 0.0;
+    rp = row_pieces(y0, y1, r2);
+    return overlap_row(x0, x1, r2, 1.0 / r2, &rp);
+}
+
+/* pixels [*j0, *j1] whose extent [j - 0.5, j + 0.5] meets the open (lo, hi), clipped to
+ * [0, nmax - 1]; (0, -1) when empty. Rows too. */
+static inline void column_range(double lo, double hi, int64_t nmax, int64_t *j0, int64_t *j1)
+{
+    double a = floor(lo - 0.5) + 1.0, b = ceil(hi + 0.5) - 1.0;
+    if (a < 0.0) a = 0.0;
+    if (b > nmax - 1.0) b = nmax - 1.0;
+    if (a > b) { *j0 = 0; *j1 = -1; return; }
+    *j0 = (int64_t)a; *j1 = (int64_t)b;
+}
+
+/* pixels whose centre j is in the open (lo, hi), clipped to the image */
+static inline void centre_range(double lo, double hi, int64_t nmax, int64_t *j0, int64_t *j1)
+{
+    double a = floor(lo) + 1.0, b = ceil(hi) - 1.0;
+    if (a < 0.0) a = 0.0;
+    if (b > nmax - 1.0) b = nmax - 1.0;
+    if (a > b) { *j0 = 0; *j1 = -1; return; }
+    *j0 = (int64_t)a; *j1 = (int64_t)b;
+}
+
+static inline double clampd(double v, double lo, double hi)
+{
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* columns whose whole pixel lies in [lo, hi], clipped to [-1, nmax] */
+static inline void inside_range(double lo, double hi, int64_t nmax, int64_t *j0, int64_t *j1)
+{
+    *j0 = (int64_t)clampd(ceil(lo + 0.5), -1.0, (double)nmax);
+    *j1 = (int64_t)clampd(floor(hi - 0.5), -1.0, (double)nmax);
+}
+
+typedef struct {
+    const void *data;
+    int is_f32;
+    int64_t ny, nx;
+    const uint8_t *mask;
+    const double *var;
+    const double *xs, *ys, *rin, *rout;
+    int64_t n, m;
+    const uint8_t *exact;
+    const int64_t *order;
+    double *out;
+    double *touch;
+    int64_t start, stop;
+} job_t;
+
+#define PIX(job, i, j) ((job)->is_f32 ? (double)((const float *)(job)->data)[(i) * (job)->nx + (j)] \
+                                      : ((const double *)(job)->data)[(i) * (job)->nx + (j)])
+
+/* sum, area, masked area, var sum of the annulus ri < d < ro at (cx, cy) (a circle when
+ * ri == 0). Each row is cut into runs: pixels wholly in the aperture (weight 1), boundary
+ * pixels (exact overlap) and pixels wholly inside the inner circle (skipped). */
+static void one(const job_t *job, double cx, double cy, double ri, double ro, int exact,
+                double res[4])
+{
+    const int64_t ny = job->ny, nx = job->nx;
+    const int64_t none_lo = nx + 2;
+    const int has_mask = job->mask != NULL, has_var = job->var != NULL;
+    const double ro2 = ro * ro, ri2 = ri * ri;
+    const double iro2 = ro2 > 0.0 ? 1.0 / ro2 : 0.0, iri2 = ri2 > 0.0 ? 1.0 / ri2 : 0.0;
+    double s = 0.0, area = 0.0, marea = 0.0, vsum = 0.0;
+    int64_t i0, i1, i;
+    column_range(cy - ro, cy + ro, ny, &i0, &i1);
+    for (i = i0; i <= i1; i++) {
+        const double dyc = (double)i - cy, y0 = dyc - 0.5, y1 = dyc + 0.5;
+        double ymin2, ymax2, ho;
+        int64_t j_lo, j_hi, f_lo, f_hi, t_lo, t_hi, k_lo, k_hi, j;
+        rowp rpo, rpi;
+        if (exact) {
+            ymin2 = (y0 < 0.0 && 0.0 < y1) ? 0.0 : fmin(y0 * y0, y1 * y1);
+            ymax2 = fmax(y0 * y0, y1 * y1);
+        } else {
+            ymin2 = dyc * dyc;
+            ymax2 = ymin2;
+        }
+        if (ymin2 >= ro2) continue;
+        ho = sqrt(ro2 - ymin2);
+        if (exact) column_range(cx - ho, cx + ho, nx, &j_lo, &j_hi);
+        else centre_range(cx - ho, cx + ho, nx, &j_lo, &j_hi);
+        if (j_lo > j_hi) continue;
+        /* outer circle: pixels wholly inside (f) */
+        f_lo = none_lo; f_hi = none_lo - 1;
+        if (!exact) {
+            f_lo = j_lo; f_hi = j_hi;
+        } else if (ymax2 < ro2) {
+            double hf = sqrt(ro2 - ymax2);
+            inside_range(cx - hf, cx + hf, nx, &f_lo, &f_hi);
+            if (f_lo > f_hi) { f_lo = none_lo; f_hi = none_lo - 1; }
+        }
+        /* inner circle: pixels touched (t, exact mode) and wholly inside (k, skipped) */
+        t_lo = none_lo; t_hi = none_lo - 1;
+        k_lo = none_lo; k_hi = none_lo - 1;
+        if (ri > 0.0 && (ymin2 < ri2 || (ymin2 == ri2 && !exact))) {
+            double hi_ = sqrt(ri2 - ymin2);
+            if (exact) {
+                column_range(cx - hi_, cx + hi_, nx, &t_lo, &t_hi);
+                if (t_lo > t_hi) { t_lo = none_lo; t_hi = none_lo - 1; }
+                if (ymax2 < ri2) {
+                    double hk = sqrt(ri2 - ymax2);
+                    inside_range(cx - hk, cx + hk, nx, &k_lo, &k_hi);
+                }
+            } else { /* a centre at d <= ri is out of the annulus */
+                k_lo = (int64_t)clampd(ceil(cx - hi_), -1.0, (double)nx);
+                k_hi = (int64_t)clampd(floor(cx + hi_), -1.0, (double)nx);
+            }
+            if (k_lo > k_hi) { k_lo = none_lo; k_hi = none_lo - 1; }
+        }
+        rpo = row_pieces(y0, y1, ro2);
+        rpi = row_pieces(y0, y1, ri2);
+        j = j_lo;
+        while (j <= j_hi) {
+            int in_t, in_f;
+            double w, val, dxc;
+            if (k_lo <= j && j <= k_hi) {
+                j = k_hi + 1;
+                continue;
+            }
+            in_t = t_lo <= j && j <= t_hi;
+            in_f = f_lo <= j && j <= f_hi;
+            if (in_f && !in_t) {
+                int64_t jend = (j < t_lo) ? (f_hi < t_lo - 1 ? f_hi : t_lo - 1) : f_hi, jj;
+                if (j < k_lo && jend > k_lo - 1) jend = k_lo - 1;
+                if (jend > j_hi) jend = j_hi;
+                for (jj = j; jj <= jend; jj++) {
+                    val = PIX(job, i, jj);
+                    if (val - val == 0.0 && !(has_mask && job->mask[i * nx + jj])) {
+                        s += val;
+                        if (has_var) vsum += job->var[i * nx + jj];
+                    } else {
+                        marea += 1.0;
+                    }
+                }
+                area += (double)(jend - j + 1);
+                j = jend + 1;
+                continue;
+            }
+            dxc = (double)j - cx;
+            w = in_f ? 1.0 : overlap_row(dxc - 0.5, dxc + 0.5, ro2, iro2, &rpo);
+            if (in_t) w -= overlap_row(dxc - 0.5, dxc + 0.5, ri2, iri2, &rpi);
+            val = PIX(job, i, j);
+            area += w;
+            if ((has_mask && job->mask[i * nx + j]) || !(val - val == 0.0)) {
+                marea += w;
+            } else {
+                s += w * val;
+                if (has_var) vsum += w * job->var[i * nx + j];
+            }
+            j++;
+        }
+    }
+    res[0] = s; res[1] = area; res[2] = marea; res[3] = vsum;
+}
+
+/* read a few pixels of every row of a circle's bounding box: independent loads, so the
+ * cache and TLB misses of all the rows are in flight at once */
+static double touch_rows(const job_t *job, double cx, double cy, double r)
+{
+    int64_t i0, i1, j0, j1, i, jm;
+    double acc = 0.0;
+    column_range(cy - r, cy + r, job->ny, &i0, &i1);
+    column_range(cx - r, cx + r, job->nx, &j0, &j1);
+    if (j0 > j1) return 0.0;
+    jm = (j0 + j1) / 2;
+    for (i = i0; i <= i1; i++) {
+        acc += PIX(job, i, j0) + PIX(job, i, jm) + PIX(job, i, j1);
+        if (job->mask) acc += job->mask[i * job->nx + j0] + job->mask[i * job->nx + j1];
+    }
+    return acc;
+}
+
+static void *run_chunk(void *arg)
+{
+    const job_t *job = (const job_t *)arg;
+    const int64_t n = job->n, m = job->m;
+    int64_t t, q, f;
+    double res[4];
+    for (t = job->start; t < job->stop; t++) {
+        const int64_t k = job->order[t];
+        const double cx = job->xs[k], cy = job->ys[k];
+        const int ok = isfinite(cx) && isfinite(cy);
+        double rmax = 0.0;
+        for (q = 0; q < m; q++)
+            if (isfinite(job->rout[q * n + k]) && job->rout[q * n + k] > rmax)
+                rmax = job->rout[q * n + k];
+        job->touch[k] = ok ? touch_rows(job, cx, cy, rmax) : 0.0;
+        for (q = m - 1; q >= 0; q--) { /* the largest first: the others find the cache warm */
+            const double ri = job->rin[q * n + k], ro = job->rout[q * n + k];
+            if (!(ok && isfinite(ri) && isfinite(ro))) {
+                for (f = 0; f < 4; f++) job->out[(f * m + q) * n + k] = NAN;
+                continue;
+            }
+            one(job, cx, cy, ri, ro, job->exact[q] != 0, res);
+            for (f = 0; f < 4; f++) job->out[(f * m + q) * n + k] = res[f];
+        }
+    }
+    return NULL;
+}
+
+/* Sums of the annuli rin[q, k] < d < rout[q, k] (circles when rin == 0) at every position
+ * k, m apertures per position (rin, rout: (m, n), C order), exact[q] their sampling (1 exact
+ * overlap, 0 pixel centres); out: (4, m, n) sum, area, masked area, var sum. Positions are
+ * visited in `order`, split into n_threads contiguous chunks. mask and var may be NULL.
+ * Returns 0, or -1 when a thread could not be started (the work is then done serially). */
+int ztf_aperture_sums(const void *data, int is_f32, int64_t ny, int64_t nx,
+                      const uint8_t *mask, const double *var, const double *xs,
+                      const double *ys, int64_t n, const double *rin, const double *rout,
+                      int64_t m, const uint8_t *exact, const int64_t *order, double *out,
+                      double *touch, int n_threads)
+{
+    job_t base = {data, is_f32, ny, nx, mask, var, xs, ys, rin, rout, n, m, exact, order,
+                  out, touch, 0, n};
+    job_t *jobs;
+    pthread_t *tids;
+    int t, started = 0, status = 0;
+    if (n_threads < 1) n_threads = 1;
+    if (n_threads > n) n_threads = (int)(n > 0 ? n : 1);
+    if (n_threads == 1) {
+        run_chunk(&base);
+        return 0;
+    }
+    jobs = (job_t *)malloc(sizeof(job_t) * (size_t)n_threads);
+    tids = (pthread_t *)malloc(sizeof(pthread_t) * (size_t)n_threads);
+    if (!jobs || !tids) {
+        free(jobs); free(tids);
+        run_chunk(&base);
+        return -1;
+    }
+    for (t = 0; t < n_threads; t++) {
+        jobs[t] = base;
+        jobs[t].start = n * t / n_threads;
+        jobs[t].stop = n * (t + 1) / n_threads;
+    }
+    /* threads 1.. start; the calling thread does chunk 0 */
+    for (t = 1; t < n_threads; t++) {
+        if (pthread_create(&tids[t], NULL, run_chunk, &jobs[t]) != 0) break;
+        started = t;
+    }
+    run_chunk(&jobs[0]);
+    for (t = 1; t <= started; t++) pthread_join(tids[t], NULL);
+    for (t = started + 1; t < n_threads; t++) { /* chunks whose thread did not start */
+        run_chunk(&jobs[t]);
+        status = -1;
+    }
+    free(jobs); free(tids);
+    return status;
+}
+
+/* One mask value as int64, as numpy's astype(int64) gives it (sign- or zero-extended). */
+static inline int64_t bits_at(const void *bits, int itemsize, int is_signed, int64_t p)
+{
+    switch (itemsize) {
+    case 1: return is_signed ? (int64_t)((const int8_t *)bits)[p] : (int64_t)((const uint8_t *)bits)[p];
+    case 2: return is_signed ? (int64_t)((const int16_t *)bits)[p] : (int64_t)((const uint16_t *)bits)[p];
+    case 4: return is_signed ? (int64_t)((const int32_t *)bits)[p] : (int64_t)((const uint32_t *)bits)[p];
+    default: return ((const int64_t *)bits)[p];
+    }
+}
+
+/* OR of the mask bits over each object's bounding box [ymin, ymax] x [xmin, xmax]
+ * (inclusive): with use_seg, only its own segment (id k + 1) and, with det, the masked
+ * pixels no object claims (seg == 0 and det != 0). bits: (ny, nx) integers of `itemsize`
+ * bytes; seg: int32 or NULL; det: uint8 or NULL. */
+void ztf_or_bits(const void *bits, int itemsize, int is_signed, const int32_t *seg,
+                 const uint8_t *det, int64_t nx, const int64_t *xmin, const int64_t *xmax,
+                 const int64_t *ymin, const int64_t *ymax, int64_t nobj, int64_t *out)
+{
+    int64_t k, i, j;
+    for (k = 0; k < nobj; k++) {
+        int64_t acc = 0;
+        const int32_t sid = (int32_t)(k + 1);
+        for (i = ymin[k]; i <= ymax[k]; i++) {
+            for (j = xmin[k]; j <= xmax[k]; j++) {
+                const int64_t p = i * nx + j;
+                if (!seg || seg[p] == sid || (det && seg[p] == 0 && det[p] != 0))
+                    acc |= bits_at(bits, itemsize, is_signed, p);
+            }
+        }
+        out[k] = acc;
+    }
+}
+
+/* A Python extension module only so that setuptools builds and installs it and importlib
+ * finds it; the functions are called through ctypes. */
+static struct PyModuleDef kernel_module = {PyModuleDef_HEAD_INIT, "_kernel",
+                                           "ztfimg's compiled kernels (used through ctypes)",
+                                           -1, NULL};
+
+PyMODINIT_FUNC PyInit__kernel(void) { return PyModule_Create(&kernel_module); }
