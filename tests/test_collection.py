@@ -88,9 +88,9 @@ def fail_on(image, name):
 
 
 def environment_job(image):
-    import numba
-    return ({k: os.environ.get(k) for k in WORKER_ALLOCATOR}, numba.config.NUMBA_NUM_THREADS,
-            numba.get_num_threads())
+    from ztfimg.overlap import default_threads
+    return ({k: os.environ.get(k) for k in WORKER_ALLOCATOR},
+            os.environ.get("NUMBA_NUM_THREADS"), default_threads())
 
 
 def photometry_env_job(image, ra, dec):
@@ -372,8 +372,8 @@ def test_same_results_serial_processes_and_cluster(series, client):
         assert len(a) == len(ra) and np.isfinite(a["sum"]).sum() > 30
         pd.testing.assert_frame_equal(a, b, check_exact=True)
         pd.testing.assert_frame_equal(a, c, check_exact=True)
-        # client="processes" workers: glibc keeps freed frames, numba single-threaded
-        assert envb == ({k: str(v) for k, v in WORKER_ALLOCATOR.items()}, 1, 1)
+        # client="processes" workers: glibc keeps freed frames, kernels single-threaded
+        assert envb == ({k: str(v) for k, v in WORKER_ALLOCATOR.items()}, "1", 1)
     assert {k: os.environ.get(k) for k in WORKER_ALLOCATOR} == before    # restored here
     # the variable star (last position) follows its injected light curve
     flux = np.array([r[0]["sum"].iloc[-1] for r in serial.results])
@@ -536,3 +536,15 @@ def test_get_stamps_time_axis_flags_and_values(series, broken):
     assert axes[0].get_title().startswith(f"{var.mjd[0]:.2f}")
     plt.close("all")
     assert var[2].data.shape == (15, 15)
+
+
+def test_header_table_has_nan_for_an_absent_magzpunc(tmp_path):
+    from ztfimg import simulate
+    frame = simulate.simulate_quadrant(shape=(64, 64), seed=3, nstars=5)
+    del frame.header["MAGZPUNC"]
+    frame.header.remove("AIRMASS", ignore_missing=True)
+    sci, _ = frame.write(tmp_path)
+    row = read_headers([sci]).iloc[0]
+    assert np.isnan(row["airmass"])
+    assert np.isnan(row["magzpunc"])                  # missing, not a 0.0 uncertainty
+    assert row["magzp"] == pytest.approx(frame.header["MAGZP"])

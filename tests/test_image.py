@@ -276,3 +276,15 @@ def test_from_filename_in_ztfdata_mirror(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     z = ScienceImage.from_filename(name)
     assert z.filename == str(target / name) and z.mask is not None
+
+
+def test_absent_magzpunc_is_none_not_zero(small_frame):
+    h = small_frame.header.copy()
+    del h["MAGZPUNC"]
+    img = ScienceImage.from_arrays(small_frame.data, h, small_frame.mask)
+    assert img.magzpunc is None and img.airmass is None     # absent: None, as AIRMASS
+    h["MAGZPUNC"] = -99.0                                     # IPAC's 'no value' sentinel
+    assert ScienceImage.from_arrays(small_frame.data, h, small_frame.mask).magzpunc is None
+    # the magnitudes still come out (no zero-point term in the error when it is unknown)
+    mag, magerr = img.counts_to_mag(1000.0, 10.0)
+    assert magerr == pytest.approx(1.0857362 * 10.0 / 1000.0, rel=1e-6)

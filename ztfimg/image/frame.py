@@ -464,7 +464,10 @@ lowresponsivity, highresponsivity, noisy, sexsources, psfsources : bool
         mag, magerr
             NaN for non-positive counts; ``magerr`` None when ``error`` is None.
         """
-        return _phot.counts_to_mag(counts, error, magzp=self.magzp, magzpunc=self.magzpunc,
+        # no MAGZPUNC in the header: no zero-point term in the error (as IPAC's catalogues)
+        zpunc = self.magzpunc
+        return _phot.counts_to_mag(counts, error, magzp=self.magzp,
+                                   magzpunc=0.0 if zpunc is None else zpunc,
                                    **self._colour_kw(colour))
 
     def mag_to_counts(self, mag, error=None, colour=None):

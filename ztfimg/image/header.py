@@ -128,7 +128,7 @@ class HeaderAccess:
     seeing = Keyword("SEEING", unit="pixels", doc="Seeing FWHM from the header")
     pixel_scale = Keyword("PIXSCALE", default=1.012, unit="arcsec/pixel", doc="Pixel scale")
     magzp = Keyword("MAGZP", unit="mag", doc="Photometric zero point for total DN")
-    magzpunc = Keyword("MAGZPUNC", default=0.0, unit="mag", doc="Zero-point uncertainty")
+    magzpunc = Keyword("MAGZPUNC", default=None, unit="mag", doc="Zero-point uncertainty")
     magzprms = Keyword("MAGZPRMS", unit="mag", doc="RMS of the zero-point fit residuals")
     clrcoeff = Keyword("CLRCOEFF", doc="Colour coefficient of the calibration")
     clrcounc = Keyword("CLRCOUNC", doc="Uncertainty of the colour coefficient")

@@ -537,7 +537,7 @@ class Measurements:
                             mask=self._mask_owner(_bitmask.DETECTION_BITS),
                             fit_radius=fit_radius, sky=sky,
                             zp=None if zp is None else float(zp),
-                            zperr=self.magzpunc if zp is not None else 0.0, **kwargs)
+                            zperr=(self.magzpunc or 0.0) if zp is not None else 0.0, **kwargs)
         if sky_in is not None:
             df.insert(0, "dec", sky_in[1])
             df.insert(0, "ra", sky_in[0])

@@ -123,8 +123,9 @@ def build_header(grid, frames, used, *, zp, globmed, combine, sigma, reproject, 
     scale = np.array([f.extra["scale"] for f in use])
     w = np.array([f.extra["weight"] for f in use])
     h["MAGZP"] = (float(zp), "Magnitude zero point of the stack [mag]")
-    h["MAGZPUNC"] = (float(np.median([f.magzpunc for f in use])),
-                     "median MAGZPUNC of the frames [mag]")
+    zpunc = [f.magzpunc for f in use if f.magzpunc is not None]
+    if zpunc:  # frames without MAGZPUNC leave it out
+        h["MAGZPUNC"] = (float(np.median(zpunc)), "median MAGZPUNC of the frames [mag]")
     if all(f.clrcoeff is not None for f in use):
         h["CLRCOEFF"] = (float(np.average([f.clrcoeff for f in use], weights=w)),
                          "weighted mean CLRCOEFF of the frames")
