@@ -1,11 +1,11 @@
-"""Exact-overlap aperture sums: ztfimg.overlap (numba) vs bare sep vs photutils 3.1.
+"""Exact-overlap aperture sums: ztfimg.overlap (the C kernel) vs bare sep vs photutils 3.1.
 
 On the real quadrant (background-subtracted float32 data, the detection mask), at 1e3,
 1e4 and 1e5 seeded in-frame positions: a circle of radius 5 px and an annulus 10-15 px,
 exact pixel overlap, masked pixels left out. Timed, interleaved round by round:
 
 * ``ztfimg.overlap.aperture_sums`` (circle and annulus in one pass; the same numbers as
-  ``circle_sums`` + ``annulus_sums``) with 1 and 2 numba threads;
+  ``circle_sums`` + ``annulus_sums``) with 1 and 2 threads;
 * bare ``sep.sum_circle`` + ``sep.sum_circann`` (``subpix=0``, ``mask=``; one thread,
   sep holds the GIL);
 * photutils ``AperturePhotometry(data, [CircularAperture, CircularAnnulus], mask=...,
@@ -13,9 +13,9 @@ exact pixel overlap, masked pixels left out. Timed, interleaved round by round:
   as a persistent subprocess fed the same arrays through ``.npy`` files, timed inside it.
 
 Reports min and median of ``--repeat`` rounds and the ratios, and checks the results
-(numba vs sep's sums with the masked pixels zeroed, and vs photutils' flux and area).
-With ``--compile`` it also measures, in fresh processes with an empty
-``NUMBA_CACHE_DIR``, the first-call compile time and the cached load time.
+(the kernel vs sep's sums with the masked pixels zeroed, and vs photutils' flux and area).
+With ``--compile`` it also measures, in fresh processes, the import and the first call
+(the library load).
 
 Make the photutils environment once (outside the repository)::
 
@@ -88,7 +88,7 @@ def positions(n, shape, seed=12345):
     return np.column_stack([rng.uniform(0, nx - 1, n), rng.uniform(0, ny - 1, n)])
 
 
-def run_numba(sub, det, x, y, nt):
+def run_kernel(sub, det, x, y, nt):
     (c,), a = overlap.aperture_sums(sub, x, y, RADIUS, ANNULUS, mask=det, n_threads=nt)
     return c, a
 
@@ -106,19 +106,16 @@ def timed(fn, *args):
 
 
 def compile_times():
-    """First-call compile and cached load of the float32 kernel in fresh processes."""
+    """Import of ztfimg.overlap and its first call (the C library's load), fresh processes."""
     code = ("import time, numpy as np; t0 = time.perf_counter(); "
             "from ztfimg import overlap; t1 = time.perf_counter(); "
             "overlap.circle_sums(np.zeros((8, 8), np.float32), [2.0], [2.0], 1.0); "
             "print(t1 - t0, time.perf_counter() - t1)")
     out = {}
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        for label in ("cold (compile)", "warm (cache load)", "warm again"):
-            res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                                 text=True, check=True)
-            out[label] = [float(v) for v in res.stdout.split()]
-        out["cache files"] = len(os.listdir(cache)) if os.path.isdir(cache) else 0
+    for label in ("first process", "second process"):
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True)
+        out[label] = [float(v) for v in res.stdout.split()]
     return out
 
 
@@ -127,17 +124,17 @@ def main():
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--pause", type=float, default=0.3,
                     help="seconds of idle between timed calls (default 0.3): the previous "
-                         "method's worker threads (numba's OpenMP pool, photutils' pool in "
-                         "the other process) spin-wait a while after their work and would "
-                         "otherwise steal a core from the next method")
-    ap.add_argument("--compile", action="store_true", help="also measure compile/cache load")
+                         "method's worker threads (photutils' pool in the other process) "
+                         "spin-wait a while after their work and would otherwise steal a "
+                         "core from the next method")
+    ap.add_argument("--compile", action="store_true", help="also measure import/first call")
     ap.add_argument("--photutils-python", default="/work/venv-photutils/bin/python")
     ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     args = ap.parse_args()
 
     if args.compile:
         for k, v in compile_times().items():
-            print(f"numba kernel {k}: {v}")
+            print(f"kernel import, first call (s), {k}: {v}")
 
     os.makedirs(WORK, exist_ok=True)
     sub, det = load()
@@ -147,7 +144,7 @@ def main():
     for n in args.sizes:
         pos[n] = positions(n, sub.shape)
         np.save(f"{WORK}/pos{n}.npy", pos[n])
-    overlap.compile_kernels(("float32",))  # compile or load once, outside the timings
+    overlap.circle_sums(sub[:8, :8], [2.0], [2.0], 1.0)  # load the library outside the timings
 
     child = None
     if os.path.exists(args.photutils_python):
@@ -164,13 +161,13 @@ def main():
         child.stdin.flush()
         return json.loads(child.stdout.readline())["t"]
 
-    methods = ["numba 1 thread", "numba 2 threads", "sep"]
+    methods = ["kernel 1 thread", "kernel 2 threads", "sep"]
     if child:
         methods += ["photutils 1 thread", "photutils 2 threads"]
     times = {(n, m): [] for n in args.sizes for m in methods}
     for n in args.sizes:  # warm-up round (first touches, photutils results saved)
         x, y = pos[n][:, 0].copy(), pos[n][:, 1].copy()
-        run_numba(sub, det, x, y, 2)
+        run_kernel(sub, det, x, y, 2)
         run_sep(sub, det, x, y)
         if child:
             photutils(n, 1, save=True)
@@ -182,12 +179,12 @@ def main():
         for n in args.sizes:
             x, y = pos[n][:, 0].copy(), pos[n][:, 1].copy()
             pause()
-            times[n, "numba 1 thread"].append(timed(run_numba, sub, det, x, y, 1))
+            times[n, "kernel 1 thread"].append(timed(run_kernel, sub, det, x, y, 1))
             if child:
                 pause()
                 times[n, "photutils 1 thread"].append(photutils(n, 1))
             pause()
-            times[n, "numba 2 threads"].append(timed(run_numba, sub, det, x, y, 2))
+            times[n, "kernel 2 threads"].append(timed(run_kernel, sub, det, x, y, 2))
             pause()
             times[n, "sep"].append(timed(run_sep, sub, det, x, y))
             if child:
@@ -201,11 +198,10 @@ def main():
     print(f"\nreal quadrant {sub.shape[1]}x{sub.shape[0]} float32, detection mask "
           f"({det.mean() * 100:.3f}% masked); circle r={RADIUS:g} px + annulus "
           f"{ANNULUS[0]:g}-{ANNULUS[1]:g} px, exact overlap; {args.repeat} interleaved rounds, {args.pause:g} s idle between calls; "
-          f"photutils {pu_version}, sep {sep.__version__}, numba "
-          f"{overlap._compiled['numba'].__version__}; load average before "
+          f"photutils {pu_version}, sep {sep.__version__}; load average before "
           f"{load_before[0]:.2f}, after {load_after[0]:.2f}")
     print(f"{'positions':>9} | " + " | ".join(f"{m:>19}" for m in methods)
-          + " | ratios (median): pu2/nb2, pu1/nb1, sep/nb2")
+          + " | ratios (median): pu2/k2, pu1/k1, sep/k2")
     for n in args.sizes:
         cells = []
         for m in methods:
@@ -214,9 +210,9 @@ def main():
         med = {m: statistics.median(times[n, m]) for m in methods}
         ratios = ""
         if child:
-            ratios = (f"{med['photutils 2 threads'] / med['numba 2 threads']:.2f}, "
-                      f"{med['photutils 1 thread'] / med['numba 1 thread']:.2f}, ")
-        ratios += f"{med['sep'] / med['numba 2 threads']:.2f}"
+            ratios = (f"{med['photutils 2 threads'] / med['kernel 2 threads']:.2f}, "
+                      f"{med['photutils 1 thread'] / med['kernel 1 thread']:.2f}, ")
+        ratios += f"{med['sep'] / med['kernel 2 threads']:.2f}"
         print(f"{n:>9} | " + " | ".join(f"{c:>19}" for c in cells) + " | " + ratios)
     print("(ms: min / median)")
 
@@ -226,8 +222,8 @@ def main():
     ones = np.ones(sub.shape, np.float32)
     for n in args.sizes:
         x, y = pos[n][:, 0].copy(), pos[n][:, 1].copy()
-        c, a = run_numba(sub, det, x, y, 2)
-        c1, a1 = run_numba(sub, det, x, y, 1)
+        c, a = run_kernel(sub, det, x, y, 2)
+        c1, a1 = run_kernel(sub, det, x, y, 1)
         same_threads = all(np.array_equal(u, v) for u, v in zip(c[:3] + a[:3], c1[:3] + a1[:3]))
         s_sep = sep.sum_circle(zeroed, x, y, RADIUS, subpix=0)[0]
         s_ann = sep.sum_circann(zeroed, x, y, *ANNULUS, subpix=0)[0]
