@@ -6,9 +6,9 @@ job: open the frame, estimate its background, and measure 1000 forced apertures 
 10-15 px annulus) at fixed sky positions (``aperture_photometry(ra, dec, coords='sky')``),
 returning the sums, errors and flags.  Modes, in interleaved rounds (the machine is shared):
 
-* ``serial``: ``col.map(job)`` in this process (one core: ``NUMBA_NUM_THREADS=1``);
+* ``serial``: ``col.map(job)`` in this process (one core: ``ZTFIMG_NUM_THREADS=1``);
 * ``ztfimg``: an existing ``ztfimg.collection.local_cluster(2)`` (what ``client='processes'``
-  starts: single-threaded workers, numba single-threaded, glibc keeping freed frames),
+  starts: single-threaded workers, the C kernel single-threaded, glibc keeping freed frames),
   warmed up; the steady state of a long run;
 * ``dask``: an existing plain ``distributed.LocalCluster(n_workers=2, threads_per_worker=1)``
   with dask's defaults, warmed up;
@@ -19,7 +19,7 @@ The machine's own ceiling is printed beside: the speed-up of two processes of a 
 Python loop over one. Per worker, the peak RSS (``VmHWM`` of ``/proc/self/status``, read *by
 the workers themselves* through ``client.run``) after start-up, after the imports and after
 the run, on a fresh cluster for the small and the big series (flat: the same peak for 32 and
-128 frames), with numba's and with sep's aperture engine. Scheduler overhead: a no-op job
+128 frames), with the C kernel and with sep's aperture engine. Scheduler overhead: a no-op job
 (the frame is opened: header and mask header) serially and on the cluster. The load average
 is printed at the start and the end.
 
@@ -36,7 +36,8 @@ import sys
 import tempfile
 import time
 
-# the serial baseline is one core: numba's kernels single-threaded, as in the workers
+# the serial baseline is one core: the kernels single-threaded, as in the workers
+os.environ.setdefault("ZTFIMG_NUM_THREADS", "1")
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
@@ -54,7 +55,7 @@ def forced_job(image, ra, dec):
 
 
 def forced_job_sep(image, ra, dec):
-    """The same job with sep's aperture engine instead of the numba kernel."""
+    """The same job with sep's aperture engine instead of the C kernel."""
     image.get_background()
     ph = image.aperture_photometry(ra, dec, radius=5.0, bkgann=(10.0, 15.0), coords="sky",
                                    engine="sep")
@@ -201,7 +202,7 @@ def main(argv=None):
 
     times = {k: [] for k in ("serial", "processes", "ztfimg", "dask")}
     results = {}
-    col[:1].map(forced_job, ra, dec, progress=False)   # imports and numba's cached kernel
+    col[:1].map(forced_job, ra, dec, progress=False)   # imports and the kernel's load
     with _cluster("ztfimg") as c1, Client(c1) as zc, _cluster("dask") as c2, Client(c2) as dc:
         for client in (zc, dc):
             col[:4].map(forced_job, ra, dec, client=client, progress=False)   # warm up
@@ -223,8 +224,8 @@ def main(argv=None):
 
     # memory: fresh clusters, small and big series
     memory = {}
-    for label, job, flavour in (("numba engine (default), ztfimg cluster", forced_job, "ztfimg"),
-                                ("numba engine (default), dask defaults", forced_job, "dask"),
+    for label, job, flavour in (("C kernel (default), ztfimg cluster", forced_job, "ztfimg"),
+                                ("C kernel (default), dask defaults", forced_job, "dask"),
                                 ("sep engine, ztfimg cluster", forced_job_sep, "ztfimg"),
                                 ("sep engine, dask defaults", forced_job_sep, "dask")):
         for c in (col, big):
@@ -238,7 +239,7 @@ def main(argv=None):
     print("| mode | wall time (median; min) | frames/s (median) | speed-up vs serial "
           "(median; best) |")
     print("|---|---|---|---|")
-    labels = {"serial": "serial (this process, numba 1 thread)",
+    labels = {"serial": "serial (this process, 1 thread)",
               "ztfimg": "2 workers: `local_cluster(2)` (= client='processes'), warm",
               "dask": "2 workers: plain `LocalCluster(2, threads_per_worker=1)`, warm",
               "processes": "client='processes', n_workers=2 (start-up and close included)"}

@@ -1,7 +1,7 @@
 """Per-call cost of frame-level aperture photometry: ztfimg (both engines) vs bare sep.
 
 On the real quadrant, ``ScienceImage.aperture_photometry(x, y, 5, bkgann=(10, 15))`` (exact
-circle, centre-sampled annulus mean, flags, DataFrame) with ``engine="numba"`` and
+circle, centre-sampled annulus mean, flags, DataFrame) with ``engine="kernel"`` and
 ``engine="sep"``, against bare ``sep.sum_circle`` + ``sep.sum_circann`` on the same
 compute array (no flags, no mask handling, no table). The frame is loaded and its
 products made once, outside the timings, so what is left is the per-call cost; at 1 and
@@ -29,7 +29,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=21)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 1000, 10000])
     ap.add_argument("--pause", type=float, default=0.05,
-                    help="idle seconds between calls (numba's threads spin after a call)")
+                    help="idle seconds between calls")
     args = ap.parse_args()
     sci, msk = datasets.get_real_quadrant(offline=True, verify=False)
     img = ScienceImage(sci, msk)
@@ -43,8 +43,8 @@ def main():
         sep.sum_circann(arr, x, y, *ANNULUS, subpix=1)
 
     routes = {
-        "ztfimg numba": lambda x, y: img.aperture_photometry(x, y, RADIUS, bkgann=ANNULUS,
-                                                             engine="numba"),
+        "ztfimg kernel": lambda x, y: img.aperture_photometry(x, y, RADIUS, bkgann=ANNULUS,
+                                                             engine="kernel"),
         "ztfimg sep": lambda x, y: img.aperture_photometry(x, y, RADIUS, bkgann=ANNULUS,
                                                            engine="sep"),
         "bare sep": bare,
@@ -66,11 +66,11 @@ def main():
     load1 = os.getloadavg()[0]
     print(f"real quadrant, r={RADIUS:g} px + annulus {ANNULUS[0]:g}-{ANNULUS[1]:g} px, "
           f"{args.repeat} interleaved rounds; load average {load0:.2f} -> {load1:.2f}")
-    print("positions | " + " | ".join(f"{k:>19s}" for k in routes) + " | numba / bare sep (median)")
+    print("positions | " + " | ".join(f"{k:>19s}" for k in routes) + " | kernel / bare sep (median)")
     for n, times in res.items():
         cells = [f"{1e3 * min(v):8.2f} / {1e3 * statistics.median(v):8.2f}"
                  for v in times.values()]
-        ratio = statistics.median(times["ztfimg numba"]) / statistics.median(times["bare sep"])
+        ratio = statistics.median(times["ztfimg kernel"]) / statistics.median(times["bare sep"])
         print(f"{n:9d} | " + " | ".join(cells) + f" | {ratio:.2f}")
     print("(ms: min / median)")
 
