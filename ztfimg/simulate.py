@@ -68,16 +68,36 @@ _FIXAPERS = (2.0, 3.0, 4.0, 6.0, 10.0, 14.0)
 _FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 
 
-def _filefracday(obsjd: float) -> str:
-    t = _dt.datetime(2000, 1, 1, 12) + _dt.timedelta(days=obsjd - 2451545.0)
-    frac = (t - t.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds() / 86400
-    return f"{t:%Y%m%d}{int(frac * 1e6):06d}"
-
-
 def _gaussian_apcor(fwhm: float, diameter: float) -> float:
-    """PSF mag minus aperture mag for a circular Gaussian: 2.5 log10(fraction inside)."""
-    sigma = fwhm * _FWHM_TO_SIGMA
-    frac = 1.0 - np.exp(-((diameter / 2) ** 2) / (2 * sigma**2))
+    """APCOR (mag, <= 0) of the simulator's stars: 2.5 log10 of the light an exact aperture
+    of this diameter collects, averaged over the star's sub-pixel position.
+
+    The stars are pixel-integrated Gaussians (:func:`gaussian_stars`) and an exact-overlap
+    aperture sums pixel values times the pixel's overlap with the disc; averaged over the
+    centre's phase that is the disc integral of the Gaussian convolved *twice* with the
+    pixel box, i.e. per axis with the triangle on [-1, 1] (the continuous Gaussian's
+    ``1 - exp(-r^2 / 2 sigma^2)`` reads 0.10 mag too bright at 3 px for a 2 px FWHM).
+    IPAC measures its APCORn on the image, so they include this too. Gauss-Legendre
+    quadrature: the outer integral over x = R sin(phi), the inner per-axis CDF exact
+    through erf, the triangle by 2 x 48 nodes (accurate to < 1e-7 mag).
+    """
+    from numpy.polynomial.legendre import leggauss
+    from scipy.special import erf
+
+    s = fwhm * _FWHM_TO_SIGMA
+    r = diameter / 2.0
+    t, wt = leggauss(48)
+    tri_t = np.concatenate([0.5 * (t - 1.0), 0.5 * (t + 1.0)])
+    tri_w = np.concatenate([0.5 * wt, 0.5 * wt]) * (1.0 - np.abs(np.concatenate(
+        [0.5 * (t - 1.0), 0.5 * (t + 1.0)])))
+    phi, wphi = leggauss(96)
+    phi, wphi = 0.5 * np.pi * phi, 0.5 * np.pi * wphi
+    x, h = r * np.sin(phi), r * np.cos(phi)
+    dens = np.sum(tri_w * np.exp(-0.5 * ((x[:, None] - tri_t) / s) ** 2), axis=1) / (
+        np.sqrt(2.0 * np.pi) * s)
+    inner = np.sum(tri_w * 0.5 * (erf((h[:, None] - tri_t) / (np.sqrt(2.0) * s))
+                                  - erf((-h[:, None] - tri_t) / (np.sqrt(2.0) * s))), axis=1)
+    frac = float(np.sum(wphi * h * dens * inner))
     return 2.5 * np.log10(frac)
 
 
