@@ -303,3 +303,25 @@ def test_find_file_looks_in_the_ztfdata_mirror(tmp_path, monkeypatch):
     assert filenames.find_file(name) == name                      # present here: kept
     with pytest.raises(FileNameError, match="str or a path-like"):
         filenames.find_file(None)
+
+
+def test_filefracday_from_jd_is_the_date_and_truncated_fraction_of_the_day():
+    # JD 2459116.9317708 is 0.4317708 of the UT day 2020-09-24: cut (not rounded) to 6 digits
+    assert filenames.filefracday_from_jd(2459116.9317708) == "20200924431770"
+    assert filenames.filefracday_from_jd(2459116.5) == "20200924000000"      # UT midnight
+    assert filenames.filefracday_from_jd(np.float64(2459117.4999999)) == "20200924999999"
+    assert filenames.filefracday_from_jd(1721425.5) == "00010101000000"       # zero-padded year
+    # the inverse of ZTFFileName.datetime, to the microsecond
+    jd = 2459300.123456
+    name = filenames.build_science_filename(filenames.filefracday_from_jd(jd), 655, "zr", 13, 3)
+    dt = filenames.parse(name).datetime
+    import datetime as _dt
+    back = 2451545.0 + (dt - _dt.datetime(2000, 1, 1, 12)) / _dt.timedelta(days=1)
+    assert 0 <= jd - back < 1.2e-6
+
+
+@pytest.mark.parametrize("jd", [None, "2459116.5", True, float("nan"), float("inf"), -1.0,
+                                5373484.5, [2459116.5]])
+def test_filefracday_from_jd_bad_values(jd):
+    with pytest.raises(FileNameError, match="filefracday_from_jd: jd must be"):
+        filenames.filefracday_from_jd(jd)

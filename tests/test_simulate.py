@@ -94,6 +94,29 @@ def test_catalog_with_ps1_colour_term():
     assert "gmag" in f.truth and cat.shape == (2, 5)  # caller frame untouched
 
 
+def test_filename_without_fieldid_falls_back_to_dbfield_then_says_what_is_missing():
+    import dataclasses
+
+    from ztfimg.errors import HeaderKeywordError
+    frame = simulate.simulate_quadrant(shape=(64, 64), seed=1, nstars=5)
+    assert frame.filename == "ztf_20200924431770_000655_zr_c13_o_q3_sciimg.fits"
+    h = frame.header.copy()
+    del h["FIELDID"]
+    h["DBFIELD"] = 700
+    assert dataclasses.replace(frame, header=h).filename == \
+        "ztf_20200924431770_000700_zr_c13_o_q3_sciimg.fits"
+    del h["DBFIELD"]
+    with pytest.raises(HeaderKeywordError, match="FIELDID or DBFIELD is missing"):
+        dataclasses.replace(frame, header=h).filename
+    assert simulate.simulate_reference(frame).filename == "ztf_000655_zr_c13_q3_refimg.fits"
+
+
+def test_simulators_use_the_public_filefracday_rule():
+    import ztfimg.simseries
+    assert not hasattr(simulate, "_filefracday")
+    assert "_filefracday" not in open(ztfimg.simseries.__file__).read()
+
+
 @pytest.mark.parametrize("seeing", [2.0, 3.0])
 def test_header_apcor_describes_the_simulated_stars(seeing):
     # the header's APCORn are what an exact aperture collects of the simulator's own

@@ -268,3 +268,29 @@ def test_match_takes_radians_and_skycoords():
     # separations are astropy's
     ref = SkyCoord(ra[i], dec[i], unit="deg").separation(SkyCoord(ra2[j], dec2[j], unit="deg"))
     np.testing.assert_allclose(sep, ref.arcsec, rtol=0, atol=1e-9)     # 1e-9 arcsec
+
+
+def test_as_shape_is_the_one_image_shape_rule():
+    """validation.as_shape, used by DAOPhotPSF.render, the stacking grid and the simulators:
+    two whole numbers at least ``minimum``; a fraction is refused, not truncated."""
+    import numpy as np
+    from astropy.wcs import WCS
+
+    from ztfimg.dao import DAOPhotReader
+    from ztfimg.stacking import as_grid
+    from ztfimg.validation import as_shape
+    assert as_shape((3080.0, np.int64(3072))) == (3080, 3072)
+    for bad in [(10.5, 10), (True, 3), "ab", (3,), None]:
+        with pytest.raises(InvalidParameterError, match=r"\(rows, columns\), two whole numbers"):
+            as_shape(bad)
+    with pytest.raises(InvalidParameterError, match=r"at least 64x64 pixels; got \(32, 80\)"):
+        as_shape((32, 80), minimum=64)
+    # the callers: int(10.5) == 10 used to draw / grid silently on a truncated shape
+    psf = DAOPhotReader.synthetic(1.5, seed=2)
+    with pytest.raises(InvalidParameterError, match="two whole numbers"):
+        psf.render((10.5, 10), [1.0], [1.0], [1.0])
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    with pytest.raises(InvalidParameterError, match="a grid shape must be"):
+        as_grid((wcs, (10.5, 10)), [])
+    assert as_grid((wcs, (10.0, 12)), []).shape == (10, 12)

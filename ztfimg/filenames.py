@@ -53,6 +53,7 @@ __all__ = [
     "build_science_filename",
     "build_raw_filename",
     "build_reference_filename",
+    "filefracday_from_jd",
     "rcid_from_ccd_qid",
     "ccd_qid_from_rcid",
     "FILTERS",
@@ -191,6 +192,53 @@ def _check_date(text, where):
     except ValueError:
         raise FileNameError(f"{where}: {text!r} is not a valid date; expected YYYYMMDD "
                             "(year, month 01-12, day of that month)") from None
+
+
+#: Julian dates of 0001-01-01 and 9999-12-31 (UTC): the span of a ``YYYYMMDD`` date.
+_JD_RANGE = (1721425.5, 5373484.5)
+
+
+def filefracday_from_jd(jd) -> str:
+    """The ``filefracday`` of an observation at Julian date ``jd``: ``YYYYMMDDffffff``.
+
+    The UT date of ``jd`` and the fraction of that day, truncated to six digits, as in
+    the name of a science product (the inverse of :attr:`ZTFFileName.datetime`, to the
+    microsecond).
+
+    Parameters
+    ----------
+    jd : float
+        Julian date (UTC), days, e.g. a header's ``OBSJD``.
+
+    Returns
+    -------
+    str
+        14 ASCII digits, for :func:`build_science_filename` or :func:`build_raw_filename`.
+
+    Raises
+    ------
+    FileNameError
+        ``jd`` is not a finite real number, or not within the years 1-9999.
+
+    Examples
+    --------
+    >>> filefracday_from_jd(2459116.9317708)
+    '20200924431770'
+    """
+    func = "filefracday_from_jd"
+    if isinstance(jd, bool) or not isinstance(jd, numbers.Real) \
+            or not math.isfinite(float(jd)):
+        raise FileNameError(f"{func}: jd must be a finite Julian date in days (a real "
+                            f"number), found {_found(jd)}")
+    jd = float(jd)
+    if not _JD_RANGE[0] <= jd < _JD_RANGE[1]:
+        raise FileNameError(f"{func}: jd must be a Julian date between {_JD_RANGE[0]} and "
+                            f"{_JD_RANGE[1]} (years 1-9999), found {jd!r}")
+    t = _dt.datetime(2000, 1, 1, 12) + _dt.timedelta(days=jd - 2451545.0)
+    micro = (t - t.replace(hour=0, minute=0, second=0, microsecond=0)) \
+        // _dt.timedelta(microseconds=1)
+    # a millionth of a day is 86400 us; the date zero-padded (strftime's %Y is not, year < 1000)
+    return f"{t.year:04d}{t.month:02d}{t.day:02d}{micro // 86400:06d}"
 
 
 def rcid_from_ccd_qid(ccdid: int, qid: int) -> int:

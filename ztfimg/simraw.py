@@ -36,6 +36,7 @@ from .calibframes.raw import RawLayout
 from .calibframes.sections import format_section
 from .errors import InvalidParameterError
 from .simulate import gaussian_stars
+from .validation import as_shape
 
 __all__ = ["RawCamera", "RawFrame", "write_ztf_like"]
 
@@ -147,9 +148,7 @@ class RawCamera:
                  bias_level=1000.0, bias_jitter=5.0, row_drift=2.0, column_rms=2.0,
                  warm_columns=2, dark_rate=0.05, hot_fraction=0.002, flat_rms=0.01,
                  vignetting=0.15):
-        ny, nx = (int(v) for v in shape)
-        if ny < 16 or nx < 16:
-            raise InvalidParameterError(f"shape must be at least 16x16; got {shape!r}")
+        ny, nx = as_shape(shape, minimum=16)
         if isinstance(overscan, bool) or not isinstance(overscan, (int, np.integer)) \
                 or overscan < 2:
             raise InvalidParameterError(f"overscan must be an integer >= 2 columns; got "

@@ -18,10 +18,11 @@ benchmarks (about 2.5 s a frame to simulate and write).
 Examples
 --------
 >>> from ztfimg import simseries                                     # doctest: +SKIP
->>> series = simseries.simulate_series("frames/", n_frames=6, shape=(512, 512), seed=1)
->>> series.frames[["filename", "magzp", "seeing", "sky"]]
->>> series.lightcurve[["obsjd", "mag"]]                # the variable star's injected light curve
->>> series.ingest(cache_dir="catalogs/")              # PS1 for these frames, offline
+>>> series = simseries.simulate_series("frames/", n_frames=6,           # doctest: +SKIP
+...                                    shape=(512, 512), seed=1)
+>>> series.frames[["filename", "magzp", "seeing", "sky"]]               # doctest: +SKIP
+>>> series.lightcurve[["obsjd", "mag"]]   # the variable's injected light curve  # doctest: +SKIP
+>>> series.ingest(cache_dir="catalogs/")  # PS1 for these frames, offline        # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from . import filenames as _filenames
 from . import simulate as _sim
 from .errors import InvalidParameterError
 from .filters import get_filter
-from .validation import as_number
+from .validation import as_number, as_shape
 
 __all__ = ["SimulatedSeries", "simulate_series"]
 
@@ -85,7 +86,7 @@ class SimulatedSeries:
     Examples
     --------
     >>> s = simulate_series(tmpdir, n_frames=4, shape=(256, 256))       # doctest: +SKIP
-    >>> s.frames[["filename", "magzp", "seeing"]], s.lightcurve[["obsjd", "mag"]]
+    >>> s.frames[["filename", "magzp", "seeing"]], s.lightcurve[["obsjd", "mag"]]  # doctest: +SKIP
     """
 
     directory: str
@@ -235,12 +236,7 @@ def simulate_series(directory, n_frames=8, *, shape=(512, 512), seed=0, ra=55.06
     """
     n = _count(n_frames, "n_frames")
     seed = _count(seed, "seed", 0)
-    try:
-        ny, nx = (int(v) for v in shape)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"shape must be (rows, columns); got {shape!r}") from None
-    if min(ny, nx) < 64:
-        raise InvalidParameterError(f"shape must be at least 64x64 pixels; got {shape!r}")
+    ny, nx = as_shape(shape, minimum=64)
     try:
         rec = get_filter(filtername)
     except InvalidParameterError:
@@ -309,7 +305,7 @@ def simulate_series(directory, n_frames=8, *, shape=(512, 512), seed=0, ra=55.06
     plan["dec"] = dec + plan["dy"] * scale
     names = []
     for i in range(n):
-        ffd = _sim._filefracday(float(plan["obsjd"].iloc[i]))
+        ffd = _filenames.filefracday_from_jd(float(plan["obsjd"].iloc[i]))
         names.append(_filenames.build_science_filename(ffd, fieldid, rec.code, ccdid, qid))
     if len(set(names)) != n:
         raise InvalidParameterError("two frames would have the same file name (same "

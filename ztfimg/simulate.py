@@ -15,13 +15,12 @@ Examples
 >>> from ztfimg import simulate
 >>> frame = simulate.simulate_quadrant(shape=(512, 512), seed=1)
 >>> frame.truth.columns.tolist()[:6]
-['ra', 'dec', 'x', 'y', 'flux', 'mag']
+['ra', 'dec', 'mag', 'colour', 'x', 'y']
 >>> img = frame.to_image()          # a ScienceImage, no file written
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 from dataclasses import dataclass, field
 
@@ -34,6 +33,7 @@ from . import filenames as _filenames
 from .bitmask import MASK_LEGEND, ZTFBit
 from .errors import InvalidParameterError
 from .filters import FILTERS, get_filter
+from .validation import as_shape
 
 #: The file-name filter codes the simulator writes (zg, zr, zi).
 _CODES = tuple(f.code for f in FILTERS)
@@ -147,7 +147,7 @@ def make_header(shape=(3080, 3072), *, ra=55.0608, dec=33.35, fieldid=655, ccdid
     cd = np.array([[-scale * c, -scale * s], [scale * s, -scale * c]])
     rec = get_filter(filtername)
     fname, fid = f"ZTF_{rec.ps1_band}", rec.filterid  # the 2020 header spelling
-    ffd = _filefracday(obsjd)
+    ffd = _filenames.filefracday_from_jd(obsjd)
     h = fits.Header()
     cards = [
         ("BUNIT", "Data Value", None), ("ORIGIN", "Zwicky Transient Facility (simulated)", None),
@@ -391,13 +391,32 @@ class SimulatedFrame:
 
     @property
     def filename(self) -> str:
-        """The ZTF file name this frame is written under."""
-        h = self.header
-        filt = get_filter(int(h["FILTERID"] if "FILTERID" in h else h["DBFID"])).code
+        """The ZTF file name this frame is written under.
+
+        Read from the header with the frame classes' keyword spellings
+        (:class:`ztfimg.image.HeaderAccess`): the field is FIELDID, else DBFIELD (a
+        reference header has only DBFIELD), the filter FILTERID, else DBFID, then CCDID
+        (or CCD_ID), QID and, for a science frame, OBSJD (the ``filefracday``,
+        :func:`ztfimg.filenames.filefracday_from_jd`).
+
+        Raises
+        ------
+        HeaderKeywordError
+            The header has no spelling of one of these keywords (the message names them).
+        """
+        from .image.header import HeaderAccess as _H
+        from .image.header import read_keyword
+
+        def card(decl):
+            return read_keyword(self.header, decl.keys, cast=decl.cast,
+                                where=f"the header of this simulated {self.kind} frame")
+
+        filt = get_filter(card(_H._filterid)).code
+        ids = card(_H.fieldid), filt, card(_H._ccdid), card(_H._qid)
         if self.kind == "reference":
-            return _filenames.build_reference_filename(h["DBFIELD"], filt, h["CCDID"], h["QID"])
-        return _filenames.build_science_filename(_filefracday(h["OBSJD"]), h["FIELDID"], filt,
-                                                 h["CCDID"], h["QID"])
+            return _filenames.build_reference_filename(*ids)
+        ffd = _filenames.filefracday_from_jd(card(_H.obsjd))
+        return _filenames.build_science_filename(ffd, *ids)
 
     def write(self, directory, overwrite=True):
         """Write the frame as FITS files with ZTF names.
@@ -505,9 +524,7 @@ def simulate_quadrant(shape=(3080, 3072), seed=0, *, nstars=None, catalog=None, 
     -------
     SimulatedFrame
     """
-    shape = (int(shape[0]), int(shape[1]))
-    if min(shape) < 16:
-        raise InvalidParameterError(f"shape must be at least 16x16, got {shape}")
+    shape = as_shape(shape, minimum=16)
     rng = np.random.default_rng(seed)
     header = make_header(shape, ra=ra, dec=dec, fieldid=fieldid, ccdid=ccdid, qid=qid,
                          filtername=filtername, obsjd=obsjd, gain=gain, readnoise=readnoise,

@@ -20,6 +20,8 @@ astropy is imported only when a Quantity or a SkyCoord is actually passed.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 
@@ -27,7 +29,7 @@ from .errors import InvalidParameterError, ShapeMismatchError
 
 __all__ = ["as_positions", "as_radii", "as_annulus", "as_gain", "as_rms", "as_sky",
            "as_per_position", "as_numbers", "check_same_shape", "as_bool", "as_choice",
-           "as_number"]
+           "as_number", "as_shape"]
 
 _MAX_SHOWN = 60
 
@@ -195,6 +197,50 @@ def as_number(value, name, unit="", *, positive=False):
     """
     what = "a positive" if positive else "a finite"
     return _one_number(value, name, f"{what} number{f' ({unit})' if unit else ''}", positive)
+
+
+def as_shape(shape, *, name="shape", minimum=1):
+    """An image shape ``(rows, columns)`` as two ints, each at least ``minimum``.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(ny, nx)``: integers (Python or numpy) or whole floats (``3080.0``).
+    name : str, default 'shape'
+        Parameter name, for the message.
+    minimum : int, default 1
+        Smallest side allowed, pixels.
+
+    Returns
+    -------
+    (int, int)
+
+    Raises
+    ------
+    InvalidParameterError
+        Not two whole numbers (a string, a bool, a fraction ...), or a side below
+        ``minimum``.
+
+    Examples
+    --------
+    >>> as_shape((3080.0, 3072))
+    (3080, 3072)
+    """
+    try:
+        sides = None if isinstance(shape, (str, bytes, dict)) else list(shape)
+    except TypeError:
+        sides = None
+    ok = sides is not None and len(sides) == 2 and all(
+        isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+        and np.isfinite(v) and float(v).is_integer() for v in sides)
+    if not ok:
+        raise InvalidParameterError(f"{name} must be (rows, columns), two whole numbers; "
+                                    f"got {_found(shape)}")
+    ny, nx = (int(v) for v in sides)
+    if min(ny, nx) < minimum:
+        need = "positive" if minimum == 1 else f"at least {minimum}x{minimum} pixels"
+        raise InvalidParameterError(f"{name} must be {need}; got {(ny, nx)}")
+    return ny, nx
 
 
 def check_same_shape(context="values", **arrays):

@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from ..errors import InvalidParameterError
-from ..validation import as_per_position, as_positions
+from ..validation import as_per_position, as_positions, as_shape
 from .profiles import _gauss_pixel_1d, keys_cubic_weights
 
 __all__ = []
@@ -246,12 +246,7 @@ class _RenderingMixin:
         ShapeMismatchError
             ``x``, ``y`` and ``flux`` arrays of different lengths.
         """
-        try:
-            ny, nx = (int(v) for v in shape)
-        except (TypeError, ValueError):
-            raise InvalidParameterError(f"shape must be (ny, nx), got {shape!r}") from None
-        if ny < 1 or nx < 1:
-            raise InvalidParameterError(f"shape must be positive, got {shape!r}")
+        ny, nx = as_shape(shape)
         x, y = _as_positions(x, y)
         flux = as_per_position(flux, x.size, name="flux")
         size = self._check_size(size)

@@ -19,6 +19,7 @@ import numpy as np
 from astropy.io import fits
 
 from ..errors import HeaderKeywordError, InvalidParameterError
+from ..validation import as_shape
 from .inputs import _parse_wcs, wcs_cards
 
 __all__ = ["Grid", "Tile", "as_grid", "footprint", "plan_tiles", "BYTES_PER_PIXEL",
@@ -188,7 +189,8 @@ def as_grid(grid, frames):
             raise HeaderKeywordError("a grid header needs NAXIS1 and NAXIS2 (the grid's "
                                      "shape) besides its WCS")
         shape = (int(grid["NAXIS2"]), int(grid["NAXIS1"]))
-        return Grid(_parse_wcs(grid, "grid"), _check_shape(shape), wcs_cards(grid))
+        return Grid(_parse_wcs(grid, "grid"), as_shape(shape, name="a grid shape"),
+                    wcs_cards(grid))
     if isinstance(grid, WCS):
         if grid.pixel_shape is None:
             raise InvalidParameterError("a grid WCS needs a shape: pass grid=(wcs, (ny, nx)) "
@@ -198,7 +200,7 @@ def as_grid(grid, frames):
         wcs = grid[0].celestial if grid[0].naxis > 2 else grid[0]
         if not wcs.has_celestial:
             raise InvalidParameterError("the grid WCS has no celestial axes")
-        shape = _check_shape(grid[1])
+        shape = as_shape(grid[1], name="a grid shape")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             header = wcs.to_header(relax=True)
@@ -206,16 +208,6 @@ def as_grid(grid, frames):
     raise InvalidParameterError(
         f"grid must be 'first', a frame (e.g. a ReferenceImage), a header with NAXIS1/2, a "
         f"FITS file, or (WCS, (ny, nx)); got {type(grid).__name__} {grid!r:.60}")
-
-
-def _check_shape(shape):
-    try:
-        ny, nx = (int(v) for v in shape)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"a grid shape is (rows, columns); got {shape!r}") from None
-    if ny < 1 or nx < 1:
-        raise InvalidParameterError(f"a grid shape must be positive; got {shape!r}")
-    return ny, nx
 
 
 def footprint(frame, grid, pad=2):
