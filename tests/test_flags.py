@@ -229,3 +229,29 @@ def test_describe_flags(tables):
         describe_flags(pd.DataFrame({"x": [1.0]}))
     with pytest.raises(InvalidParameterError):
         describe_flags([1, 2])
+
+
+def test_every_flag_class_is_registered_in_ztfimg_flags():
+    """LightCurveFlag and StackFlag are defined with the others (one scalar-flag rule) and
+    still importable where users found them."""
+    import enum
+
+    import pandas as pd
+
+    from ztfimg import flags
+    from ztfimg.collection import StackFlag
+    from ztfimg.collection.stack import StackFlag as StackFlag2
+    from ztfimg.lightcurves import LightCurveFlag
+    from ztfimg.lightcurves.pointflags import LightCurveFlag as LightCurveFlag2
+    assert LightCurveFlag is LightCurveFlag2 is flags.LightCurveFlag
+    assert StackFlag is StackFlag2 is flags.StackFlag
+    assert {"LightCurveFlag", "StackFlag"} <= set(flags.__all__)
+    for cls in (LightCurveFlag, StackFlag):
+        assert cls.__module__ == "ztfimg.flags" and issubclass(cls, enum.IntFlag)
+        assert cls.__iter__ is None           # members are scalars for pandas
+    s = pd.Series([0, 4, 132, 1])
+    assert (s & LightCurveFlag.MASKED).tolist() == [0, 4, 4, 0]
+    assert ((s & StackFlag.MASKED) != 0).tolist() == [False, False, False, False]
+    assert flags.decode_flags(132, LightCurveFlag) == ["MASKED", "INFOBITS"]
+    assert flags.decode_flags(17, StackFlag) == ["EDGE", "FAILED"]
+    assert int(StackFlag.EDGE) == int(flags.StampFlag.EDGE) == 1

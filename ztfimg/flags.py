@@ -15,6 +15,12 @@ column         flags                produced by
                                     bits; a table of stamps names the column so)
 ============== ==================== =====================================================
 
+Two more kinds live here for the orchestration layer, held in arrays rather than in a named
+column: :class:`LightCurveFlag`, the bits of a light-curve point
+(:attr:`ztfimg.lightcurves.LightCurves.flags`, the ``flag`` column of a light curve), and
+:class:`StackFlag`, the bits of a frame of a stamp stack
+(:attr:`ztfimg.collection.StampStack.flags`); :func:`decode_flags` takes their class.
+
 The columns hold plain ``int64`` values; compare them with the members
 (``df.aper_flag & ApertureFlag.PARTIAL``) or decode them::
 
@@ -39,8 +45,8 @@ import pandas as pd
 
 from .errors import InvalidParameterError
 
-__all__ = ["ApertureFlag", "SourceFlag", "PSFFlag", "StampFlag", "FLAG_COLUMNS",
-           "decode_flags", "describe_flags"]
+__all__ = ["ApertureFlag", "SourceFlag", "PSFFlag", "StampFlag", "LightCurveFlag", "StackFlag",
+           "FLAG_COLUMNS", "decode_flags", "describe_flags"]
 
 
 class _ScalarFlag(enum.IntFlag):
@@ -150,6 +156,78 @@ class StampFlag(_ScalarFlag):
     BAD_POSITION = 4
 
 
+class LightCurveFlag(_ScalarFlag):
+    """Bits of a light-curve point (:attr:`ztfimg.lightcurves.LightCurves.flags`).
+
+    One class for aperture and PSF photometry (:mod:`ztfimg.lightcurves.pointflags`
+    translates :class:`ApertureFlag` and :class:`PSFFlag` into it), plus the flags of the
+    point's frame, so a light curve's ``flag`` column means the same whatever measured it.
+
+    ============ ===== ==============================================================
+    member       value meaning
+    ============ ===== ==============================================================
+    NONE         0     nothing to report
+    PARTIAL      1     the aperture (PSF fit disc) crosses the frame edge
+    OFF_IMAGE    2     the position is not on the frame (NaN values)
+    MASKED       4     masked pixels in the aperture (fit disc), left out
+    ALL_MASKED   8     every pixel of the aperture is masked (NaN values)
+    BAD_POSITION 16    the position is NaN or infinite (NaN values)
+    NO_SKY       32    no usable pixel in the sky annulus (NaN values)
+    NO_DATA      64    PSF fit impossible: too few pixels or singular (NaN values)
+    INFOBITS     128   the frame's IPAC ``INFOBITS`` is not 0
+    BAD_SEEING   256   the frame's seeing (``SEEING``) exceeds the run's ``max_seeing``
+    BAD_STATUS   512   the frame's IPAC ``STATUS`` is 0 (unusable)
+    ============ ===== ==============================================================
+
+    Examples
+    --------
+    >>> decode_flags(LightCurveFlag.MASKED | LightCurveFlag.INFOBITS, LightCurveFlag)
+    ['MASKED', 'INFOBITS']
+    """
+
+    NONE = 0
+    PARTIAL = 1
+    OFF_IMAGE = 2
+    MASKED = 4
+    ALL_MASKED = 8
+    BAD_POSITION = 16
+    NO_SKY = 32
+    NO_DATA = 64
+    INFOBITS = 128
+    BAD_SEEING = 256
+    BAD_STATUS = 512
+
+
+class StackFlag(_ScalarFlag):
+    """Bits of :attr:`ztfimg.collection.StampStack.flags` (the low three are
+    :class:`StampFlag`'s).
+
+    ============ ===== ==============================================================
+    member       value meaning
+    ============ ===== ==============================================================
+    NONE         0     nothing to report
+    EDGE         1     the stamp crosses the frame edge (padded with NaN)
+    OFF_IMAGE    2     the frame does not cover the position (all NaN)
+    BAD_POSITION 4     the position is NaN or infinite in this frame (all NaN)
+    MASKED       8     a masked pixel lies near the position (``mask_radius``)
+    FAILED       16    the frame could not be read (all NaN; see the stack's ``errors``)
+    ============ ===== ==============================================================
+
+    Examples
+    --------
+    >>> StackFlag(9)
+    <StackFlag.EDGE|MASKED: 9>
+    >>> masked = (stack.flags & StackFlag.MASKED) != 0                  # doctest: +SKIP
+    """
+
+    NONE = 0
+    EDGE = int(StampFlag.EDGE)
+    OFF_IMAGE = int(StampFlag.OFF_IMAGE)
+    BAD_POSITION = int(StampFlag.BAD_POSITION)
+    MASKED = 8
+    FAILED = 16
+
+
 #: Flag column name -> the IntFlag its bits belong to. A per-radius suffix (``_0``,
 #: ``_1`` ...) keeps the kind: ``aper_flag_2`` holds :class:`ApertureFlag` bits.
 FLAG_COLUMNS = {"aper_flag": ApertureFlag, "sep_flag": SourceFlag, "psf_flag": PSFFlag,
@@ -186,7 +264,8 @@ def _flag_class(kind):
     base = _flag_column_base(kind)
     if base is None:
         raise InvalidParameterError(
-            f"kind must be a flag class (ApertureFlag, SourceFlag, PSFFlag, StampFlag) or a "
+            f"kind must be a flag class (ApertureFlag, SourceFlag, PSFFlag, StampFlag, "
+            f"LightCurveFlag, StackFlag ...) or a "
             f"flag column name ({', '.join(FLAG_COLUMNS)}, with an optional per-radius "
             f"suffix such as '_0'); got {kind!r}")
     return FLAG_COLUMNS[base]

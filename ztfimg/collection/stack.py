@@ -8,46 +8,13 @@ epoch, its file, the position in its pixels and :class:`StackFlag` bits.
 
 from __future__ import annotations
 
-import enum
-
 import numpy as np
 import pandas as pd
 
 from ..errors import InvalidParameterError
-from ..flags import StampFlag
+from ..flags import StackFlag
 
 __all__ = ["StackFlag", "StampStack", "build_stack"]
-
-
-class StackFlag(enum.IntFlag):
-    """Bits of :attr:`StampStack.flags` (the low three are :class:`ztfimg.flags.StampFlag`'s).
-
-    ============ ===== ==============================================================
-    member       value meaning
-    ============ ===== ==============================================================
-    NONE         0     nothing to report
-    EDGE         1     the stamp crosses the frame edge (padded with NaN)
-    OFF_IMAGE    2     the frame does not cover the position (all NaN)
-    BAD_POSITION 4     the position is NaN or infinite in this frame (all NaN)
-    MASKED       8     a masked pixel lies near the position (``mask_radius``)
-    FAILED       16    the frame could not be read (all NaN; see the stack's ``errors``)
-    ============ ===== ==============================================================
-
-    Examples
-    --------
-    >>> masked = (stack.flags & StackFlag.MASKED) != 0                  # doctest: +SKIP
-    >>> StackFlag(9)
-    <StackFlag.EDGE|MASKED: 9>
-    """
-
-    NONE = 0
-    EDGE = int(StampFlag.EDGE)
-    OFF_IMAGE = int(StampFlag.OFF_IMAGE)
-    BAD_POSITION = int(StampFlag.BAD_POSITION)
-    MASKED = 8
-    FAILED = 16
-
-    __iter__ = None  # members are scalars for numpy and pandas (as in ztfimg.flags)
 
 
 class StampStack:
@@ -79,7 +46,7 @@ class StampStack:
     Examples
     --------
     >>> st = col.get_stamps(55.06, 33.35, size=21)                     # doctest: +SKIP
-    >>> st.data.shape, st.times[:2]
+    >>> st.data.shape, st.times[:2]                                    # doctest: +SKIP
     ((30, 21, 21), array([2459116.77, 2459117.89]))
     >>> st.show(ncols=6)                                               # doctest: +SKIP
     """
@@ -185,7 +152,7 @@ class StampStack:
         Examples
         --------
         >>> axes = stack.show(ncols=6, scale="percentile")              # doctest: +SKIP
-        >>> axes[0].figure.savefig("stamps.png")
+        >>> axes[0].figure.savefig("stamps.png")                        # doctest: +SKIP
         """
         import matplotlib.pyplot as plt
 
@@ -253,7 +220,7 @@ def build_stack(k, ra, dec, size, res, keep_all=False, failed=None):
     Examples
     --------
     >>> res = col.map(stamps_frame, ra, dec, 21, "dataclean", 2.0)     # doctest: +SKIP
-    >>> build_stack(0, ra[0], dec[0], 21, res)
+    >>> build_stack(0, ra[0], dec[0], 21, res)                         # doctest: +SKIP
     """
     rows = []   # (time, file, x, y, data, mask, flag, filter)
     nan = np.full((size, size), np.nan, np.float32)

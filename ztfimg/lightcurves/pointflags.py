@@ -1,4 +1,4 @@
-"""The bits of a light-curve point: :class:`LightCurveFlag` (level 3).
+"""The bits of a light-curve point: :class:`~ztfimg.flags.LightCurveFlag` in use (level 3).
 
 A point of a light curve (one star, one frame, one aperture) carries the flags of its
 measurement, translated from the measurement's own kind (:class:`ztfimg.flags.ApertureFlag`
@@ -6,6 +6,10 @@ for apertures, :class:`ztfimg.flags.PSFFlag` for PSF fits), plus the flags of it
 (IPAC's ``INFOBITS`` and ``STATUS``, a seeing worse than the run's limit).  One class for
 both methods, so a light curve's ``flag`` column means the same whatever measured it.
 
+The class itself is registered with the other flags in :mod:`ztfimg.flags` (re-exported
+here and as ``ztfimg.lightcurves.LightCurveFlag``); this module holds the light-curve rules
+built on it: the :data:`UNUSABLE` and :data:`SUSPECT` groups and the translations
+:func:`from_aperture_flags` and :func:`from_psf_flags`.
 ``ztfimg.flags.decode_flags(values, LightCurveFlag)`` names the bits.
 """
 
@@ -13,48 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..flags import ApertureFlag, PSFFlag, _ScalarFlag
+from ..flags import ApertureFlag, LightCurveFlag, PSFFlag
 
 __all__ = ["LightCurveFlag", "UNUSABLE", "SUSPECT", "from_aperture_flags", "from_psf_flags"]
-
-
-class LightCurveFlag(_ScalarFlag):
-    """Bits of a light-curve point (:attr:`ztfimg.lightcurves.LightCurves.flags`).
-
-    ============ ===== ==============================================================
-    member       value meaning
-    ============ ===== ==============================================================
-    NONE         0     nothing to report
-    PARTIAL      1     the aperture (PSF fit disc) crosses the frame edge
-    OFF_IMAGE    2     the position is not on the frame (NaN values)
-    MASKED       4     masked pixels in the aperture (fit disc), left out
-    ALL_MASKED   8     every pixel of the aperture is masked (NaN values)
-    BAD_POSITION 16    the position is NaN or infinite (NaN values)
-    NO_SKY       32    no usable pixel in the sky annulus (NaN values)
-    NO_DATA      64    PSF fit impossible: too few pixels or singular (NaN values)
-    INFOBITS     128   the frame's IPAC ``INFOBITS`` is not 0
-    BAD_SEEING   256   the frame's seeing (``SEEING``) exceeds the run's ``max_seeing``
-    BAD_STATUS   512   the frame's IPAC ``STATUS`` is 0 (unusable)
-    ============ ===== ==============================================================
-
-    Examples
-    --------
-    >>> from ztfimg.flags import decode_flags
-    >>> decode_flags(LightCurveFlag.MASKED | LightCurveFlag.INFOBITS, LightCurveFlag)
-    ['MASKED', 'INFOBITS']
-    """
-
-    NONE = 0
-    PARTIAL = 1
-    OFF_IMAGE = 2
-    MASKED = 4
-    ALL_MASKED = 8
-    BAD_POSITION = 16
-    NO_SKY = 32
-    NO_DATA = 64
-    INFOBITS = 128
-    BAD_SEEING = 256
-    BAD_STATUS = 512
 
 
 #: Bits of a point without a value (its flux and error are NaN).
