@@ -446,3 +446,44 @@ def test_plot(lc):
     ax = lc.plot("blank", kind="flux")
     assert "flux" in ax.get_ylabel()
     plt.close("all")
+
+
+def test_lightcurves_imports_point_one_way_towards_core():
+    """No import cycle in ztfimg/lightcurves/: the modules that build on LightCurves import
+    core; core reaches them only through its one labelled function ``_helpers``."""
+    import ast
+    import pathlib
+
+    import ztfimg.lightcurves as pkg
+    root = pathlib.Path(pkg.__file__).parent
+    names = {p.stem for p in root.glob("*.py")} - {"__init__"}
+    graph = {}
+    for name in names:
+        tree = ast.parse((root / f"{name}.py").read_text())
+        helper = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_helpers"]
+        skip = {id(n) for h in helper for n in ast.walk(h)}
+        edges = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and id(node) not in skip:
+                targets = [node.module] if node.module else [a.name for a in node.names]
+                edges |= {t for t in targets if t in names}
+        graph[name] = edges
+    assert "core" not in graph["core"] and graph["core"] <= {"frames"}, graph["core"]
+
+    def cycle_from(start, node, seen):
+        for nxt in graph[node]:
+            if nxt == start:
+                return [node, nxt]
+            if nxt not in seen:
+                seen.add(nxt)
+                path = cycle_from(start, nxt, seen)
+                if path:
+                    return [node] + path
+        return None
+
+    cycles = [c for c in (cycle_from(n, n, set()) for n in sorted(names)) if c]
+    assert not cycles, f"import cycles in ztfimg/lightcurves: {cycles}"
+    # the helpers really are reached (the methods work through _helpers)
+    from ztfimg.lightcurves import core
+    ops = core._helpers()
+    assert ops.combine.LightCurves is core.LightCurves and ops.io.LightCurves is core.LightCurves

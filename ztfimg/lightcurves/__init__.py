@@ -18,6 +18,10 @@ The subpackage (level 3, orchestration) reads top to bottom as:
 * :mod:`ztfimg.lightcurves.io`: prose's ``.phots`` FITS layout, and parquet;
 * :mod:`ztfimg.lightcurves.plotting`: the figures.
 
+Imports point one way: the modules that work on light curves import core, and core's
+convenience methods (``lc.select``, ``lc.broeg2005``, ``lc.save`` ...) reach them only
+through one labelled function, ``core._helpers``.
+
 Examples
 --------
 >>> from ztfimg import ImageCollection                                 # doctest: +SKIP

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..errors import InvalidParameterError, ShapeMismatchError
 from ..filters import normalise_filter
+from .core import LightCurves
 from .frames import star_shifts
 
 __all__ = ["positions", "subset", "select", "merge"]
@@ -161,7 +162,6 @@ def merge(lc, other):
     --------
     >>> merge(lc_2020, lc_2021)                                         # doctest: +SKIP
     """
-    from .core import LightCurves
     if not isinstance(other, LightCurves):
         raise InvalidParameterError(f"merge takes a LightCurves; got {type(other).__name__}")
     same_stars = other.n_stars == lc.n_stars and np.array_equal(

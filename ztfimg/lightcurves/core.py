@@ -17,6 +17,7 @@ changes it.
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,21 @@ __all__ = ["LightCurves", "METHODS"]
 METHODS = ("aperture", "psf")
 
 _FAILED_COLUMNS = ("file", "exception", "message")
+
+
+def _helpers():
+    """The modules the convenience methods of :class:`LightCurves` delegate to.
+
+    The one way up from this module, and the only place it imports them: combine, forced,
+    calibration, binning, differential, plotting and io build on :class:`LightCurves` and
+    import this module at their top; this module reaches them only here, at call time. So
+    the imports of the subpackage point one way, towards core (tests/test_lightcurves.py
+    checks it), and the logic of each method lives in its module.
+    """
+    from . import binning, calibration, combine, differential, forced, io, plotting
+    return SimpleNamespace(binning=binning, calibration=calibration, combine=combine,
+                           differential=differential, forced=forced, io=io,
+                           plotting=plotting)
 
 
 def _failed_frame(failed):
@@ -399,12 +415,10 @@ class LightCurves:
 
     # ------------------------------------------------------------------ selection
     def _positions(self, key, n, what):
-        from .combine import positions
-        return positions(self, key, n, what)
+        return _helpers().combine.positions(self, key, n, what)
 
     def _subset(self, stars=None, times=None):
-        from .combine import subset
-        return subset(self, stars, times)
+        return _helpers().combine.subset(self, stars, times)
 
     def select(self, *, stars=None, filtername=None, tmin=None, tmax=None, frames=None):
         """A new object with some stars and some times (criteria combine with AND).
@@ -435,9 +449,8 @@ class LightCurves:
         --------
         >>> lc.select(filtername="zr", tmin=59100, tmax=59200, stars=[0, 3, 4])  # doctest: +SKIP
         """
-        from .combine import select
-        return select(self, stars=stars, filtername=filtername, tmin=tmin, tmax=tmax,
-                      frames=frames)
+        return _helpers().combine.select(self, stars=stars, filtername=filtername, tmin=tmin,
+                                         tmax=tmax, frames=frames)
 
     # ------------------------------------------------------------------ combining
     def merge(self, other):
@@ -464,8 +477,7 @@ class LightCurves:
         --------
         >>> lc = lc_2020.merge(lc_2021)                                # doctest: +SKIP
         """
-        from .combine import merge
-        return merge(self, other)
+        return _helpers().combine.merge(self, other)
 
     def append(self, collection, *, client=None, progress=True, **map_kwargs):
         """Measure the frames of ``collection`` not yet here, and merge them in.
@@ -487,8 +499,8 @@ class LightCurves:
         --------
         >>> lc = lc.append(ImageCollection.from_directory("frames/"))  # doctest: +SKIP
         """
-        from .forced import append
-        return append(self, collection, client=client, progress=progress, **map_kwargs)
+        return _helpers().forced.append(self, collection, client=client, progress=progress,
+                                        **map_kwargs)
 
     # ------------------------------------------------------------------ products
     def calibrated(self, aperture=None, *, colour=None, apcor="auto", flux_unit="ujy",
@@ -522,9 +534,9 @@ class LightCurves:
         >>> cal = lc.calibrated(colour="colour")                     # doctest: +SKIP
         >>> cal.groupby("star")["mag"].std()                    # doctest: +SKIP
         """
-        from .calibration import calibrate
-        return calibrate(self, aperture, colour=colour, apcor=apcor, flux_unit=flux_unit,
-                         snr_limit=snr_limit, limit_sigma=limit_sigma, stars=stars)
+        return _helpers().calibration.calibrate(self, aperture, colour=colour, apcor=apcor,
+                                                flux_unit=flux_unit, snr_limit=snr_limit,
+                                                limit_sigma=limit_sigma, stars=stars)
 
     def get_lightcurve(self, star, aperture=None, *, colour=None, apcor="auto",
                        flux_unit="ujy", snr_limit=3.0, bjd=False):
@@ -565,9 +577,9 @@ class LightCurves:
         --------
         >>> lc.get_lightcurve(0, bjd=True)[["bjd_tdb", "mag", "mag_err"]]  # doctest: +SKIP
         """
-        from .calibration import lightcurve_table
-        return lightcurve_table(self, star, aperture, colour=colour, apcor=apcor,
-                                flux_unit=flux_unit, snr_limit=snr_limit, bjd=bjd)
+        return _helpers().calibration.lightcurve_table(self, star, aperture, colour=colour,
+                                                       apcor=apcor, flux_unit=flux_unit,
+                                                       snr_limit=snr_limit, bjd=bjd)
 
     def to_dataframe(self):
         """The measurements in long form: one row per aperture, star and time.
@@ -584,8 +596,7 @@ class LightCurves:
         >>> long = lc.to_dataframe()                                    # doctest: +SKIP
         >>> long.pivot_table(index="time", columns="star", values="flux") # doctest: +SKIP
         """
-        from .io import long_form
-        return long_form(self)
+        return _helpers().io.long_form(self)
 
     def bin(self, width, *, origin=None, weighted=True, colour=None, zp_ref=None):
         """Light curves averaged in time bins, per filter (see
@@ -614,9 +625,8 @@ class LightCurves:
         --------
         >>> nightly = lc.bin(1.0)                                        # doctest: +SKIP
         """
-        from .binning import bin_lightcurves
-        return bin_lightcurves(self, width, origin=origin, weighted=weighted, colour=colour,
-                               zp_ref=zp_ref)
+        return _helpers().binning.bin_lightcurves(self, width, origin=origin, weighted=weighted,
+                                                  colour=colour, zp_ref=zp_ref)
 
     def broeg2005(self, target=0, comparisons=None, exclude=None, aperture=None, **kwargs):
         """Differential photometry of ``target`` against an artificial comparison star.
@@ -641,9 +651,8 @@ class LightCurves:
         >>> diff = lc.broeg2005(target=0)                               # doctest: +SKIP
         >>> diff.comparison_stars, diff.weights, diff.aperture          # doctest: +SKIP
         """
-        from .differential import broeg2005
-        return broeg2005(self, target=target, comparisons=comparisons, exclude=exclude,
-                         aperture=aperture, **kwargs)
+        return _helpers().differential.broeg2005(self, target=target, comparisons=comparisons,
+                                                 exclude=exclude, aperture=aperture, **kwargs)
 
     def plot(self, star=0, aperture=None, *, ax=None, kind="mag", **kwargs):
         """Plot one star's calibrated light curve; returns the Axes.
@@ -666,10 +675,9 @@ class LightCurves:
         --------
         >>> ax = lc.plot(0)                                             # doctest: +SKIP
         """
-        from .plotting import plot_lightcurve
         table = self.get_lightcurve(star, aperture, **kwargs)
-        return plot_lightcurve(table, ax=ax, kind=kind,
-                               title=f"star {self.star_index(star)}")
+        return _helpers().plotting.plot_lightcurve(table, ax=ax, kind=kind,
+                                                   title=f"star {self.star_index(star)}")
 
     def save(self, path, *, differential=None, overwrite=False):
         """Write the ``.phots`` FITS file (prose's layout; see :mod:`ztfimg.lightcurves.io`).
@@ -691,8 +699,8 @@ class LightCurves:
         --------
         >>> lc.save("field655.phots")                                    # doctest: +SKIP
         """
-        from .io import write_phots
-        return write_phots(self, path, differential=differential, overwrite=overwrite)
+        return _helpers().io.write_phots(self, path, differential=differential,
+                                         overwrite=overwrite)
 
     @classmethod
     def load(cls, path):
@@ -715,8 +723,7 @@ class LightCurves:
         --------
         >>> lc = LightCurves.load("field655.phots")                     # doctest: +SKIP
         """
-        from .io import read_phots
-        return read_phots(path)
+        return _helpers().io.read_phots(path)
 
     def to_parquet(self, path):
         """Write the long form (:meth:`to_dataframe`) to parquet, with the tables inside.
@@ -733,8 +740,7 @@ class LightCurves:
         --------
         >>> lc.to_parquet("field655.parquet")                            # doctest: +SKIP
         """
-        from .io import write_parquet
-        return write_parquet(self, path)
+        return _helpers().io.write_parquet(self, path)
 
     @classmethod
     def read_parquet(cls, path):
@@ -756,6 +762,5 @@ class LightCurves:
         --------
         >>> lc = LightCurves.read_parquet("field655.parquet")           # doctest: +SKIP
         """
-        from .io import read_parquet
-        return read_parquet(path)
+        return _helpers().io.read_parquet(path)
 

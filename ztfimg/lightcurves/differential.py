@@ -36,6 +36,7 @@ import pandas as pd
 
 from ..errors import InvalidParameterError
 from ..validation import as_number
+from .core import LightCurves
 from .pointflags import SUSPECT, UNUSABLE
 
 __all__ = ["broeg2005", "DifferentialPhotometry", "weighted_mean"]
@@ -289,7 +290,6 @@ def broeg2005(lc, target=0, comparisons=None, exclude=None, aperture=None, *, we
     >>> diff.comparison_stars, diff.weights.round(3), diff.aperture     # doctest: +SKIP
     >>> diff.get_lightcurve()[["mjd", "flux", "flux_err"]]              # doctest: +SKIP
     """
-    from .core import LightCurves
     if not isinstance(lc, LightCurves):
         raise InvalidParameterError(f"broeg2005 needs a LightCurves; got {type(lc).__name__}")
     filters = [f for f in lc.filters]

@@ -198,7 +198,8 @@ def measure_frame(image, ra, dec, radius=DEFAULT_RADIUS, bkgann=DEFAULT_BKGANN,
             err[0, touch] = ph["forcediffimfluxunc"].to_numpy()
             flags[0, touch] = from_psf_flags(ph["psf_flag"].to_numpy())
             sky[touch] = ph["background"].to_numpy()
-            info["zpdiff"], info["zpdiffunc"] = float(image.zpdiff), float(image.zpdiffunc)
+            info["zpdiff"] = _value(image, "zpdiff")
+            info["zpdiffunc"] = _value(image, "zpdiffunc")
         else:
             ph = image.get_psf_photometry(x[touch], y[touch], coords="pixels", **kwargs)
             flux[0, touch] = ph["flux"].to_numpy()

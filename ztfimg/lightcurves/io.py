@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FileFormatError, InvalidParameterError, MissingFileError
+from .core import LightCurves
 
 __all__ = ["write_phots", "read_phots", "read_differential", "write_parquet", "read_parquet",
            "long_form", "PHOTS_HDUS", "DIFFERENTIAL_HDUS"]
@@ -304,7 +305,6 @@ def _open(path):
 
 
 def _lightcurves_from(hdul):
-    from .core import LightCurves
     h = hdul[0].header
     bkgann = (float(h["BKGIN"]), float(h["BKGOUT"])) if "BKGIN" in h else None
     pixels = _native(hdul["PIXELS"].data)
@@ -506,7 +506,6 @@ def read_parquet(path):
     """
     import pyarrow.parquet as pq
 
-    from .core import LightCurves
     path = _check_path_in(path)
     try:
         table = pq.read_table(path)
