@@ -522,3 +522,14 @@ def test_position_to_light_curve_end_to_end(tmp_path, monkeypatch):
     good = flags == 0
     assert good.sum() >= 3
     assert np.all(np.abs(flux[good] - expected) < 4 * err[good])
+
+
+def test_lock_and_part_files_follow_one_hidden_path_rule():
+    from ztfimg.archive import lock, transfer
+    target = os.path.join("some", "dir", "ztf_000655_zr_c13_q3_refimg.fits")
+    assert lock.lock_path(target) == os.path.join("some", "dir",
+                                                  ".ztf_000655_zr_c13_q3_refimg.fits.lock")
+    assert part_path(target) == os.path.join("some", "dir",
+                                             ".ztf_000655_zr_c13_q3_refimg.fits.part")
+    assert lock.hidden_path(target, "part") == part_path(target)
+    assert transfer.hidden_path is lock.hidden_path   # one implementation, the lower module's

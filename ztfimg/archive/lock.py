@@ -24,7 +24,29 @@ except ImportError:  # pragma: no cover - Windows
 
 from .errors import DownloadError
 
-__all__ = ["FileLock", "lock_path"]
+__all__ = ["FileLock", "lock_path", "hidden_path"]
+
+
+def hidden_path(target: str, ext: str) -> str:
+    """Path of a hidden working file beside a download target: ``<dir>/.<name>.<ext>``.
+
+    The one rule for the files a download keeps next to its target (the lock,
+    :func:`lock_path`, and the partial file, :func:`ztfimg.archive.transfer.part_path`):
+    the leading dot hides them and keeps them from matching ZTF name patterns.
+
+    Parameters
+    ----------
+    target : str
+        The final path of the file.
+    ext : str
+        What the working file is, e.g. ``'lock'`` or ``'part'``.
+
+    Returns
+    -------
+    str
+    """
+    head, tail = os.path.split(target)
+    return os.path.join(head, f".{tail}.{ext}")
 
 
 def lock_path(target: str) -> str:
@@ -39,8 +61,7 @@ def lock_path(target: str) -> str:
     -------
     str
     """
-    head, tail = os.path.split(target)
-    return os.path.join(head, f".{tail}.lock")
+    return hidden_path(target, "lock")
 
 
 class FileLock:

@@ -37,7 +37,7 @@ import urllib3
 
 from ..errors import CacheError, ZTFImgError
 from .errors import AuthenticationRequiredError, DownloadError, ProductNotFoundError
-from .lock import FileLock
+from .lock import FileLock, hidden_path
 
 __all__ = ["fetch", "is_complete", "part_path", "AUTH_HELP"]
 
@@ -85,8 +85,7 @@ def part_path(target: str) -> str:
     -------
     str
     """
-    head, tail = os.path.split(target)
-    return os.path.join(head, f".{tail}.part")
+    return hidden_path(target, "part")
 
 
 def _is_fits(path):
