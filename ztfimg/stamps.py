@@ -410,7 +410,8 @@ def cut_stamps(data, x, y, dx, dy=None, mask=None, wcs=None, fill=np.nan):
 
     Examples
     --------
-    >>> st = cut_stamps(data, [10.2, 500.7], [20.0, 300.4], 15)         # doctest: +SKIP
+    >>> data = np.arange(600 * 600, dtype=np.float32).reshape(600, 600)
+    >>> st = cut_stamps(data, [10.2, 500.7], [20.0, 300.4], 15)
     >>> st.data.shape
     (2, 15, 15)
     >>> st[1].show()                                                   # doctest: +SKIP

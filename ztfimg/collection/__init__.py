@@ -22,13 +22,14 @@ The subpackage reads top to bottom as:
 Examples
 --------
 >>> from ztfimg import ImageCollection                                 # doctest: +SKIP
->>> col = ImageCollection.from_directory("frames/")
->>> col.headers[["filename", "obsjd", "filtername", "magzp", "seeing"]]
->>> res = col.map(lambda img: img.get_background().globalrms, client="processes")
->>> res.results, res.errors
->>> zp = col.select(filtername="ztfr").calibrate("ps1")
->>> stack = col.get_stamps(55.0612, 33.3493, size=21)
->>> stack.show()
+>>> col = ImageCollection.from_directory("frames/")                     # doctest: +SKIP
+>>> col.headers[["filename", "obsjd", "filtername", "magzp", "seeing"]]  # doctest: +SKIP
+>>> res = col.map(lambda img: img.get_background().globalrms,          # doctest: +SKIP
+...               client="processes")
+>>> res.results, res.errors                                             # doctest: +SKIP
+>>> zp = col.select(filtername="ztfr").calibrate("ps1")                 # doctest: +SKIP
+>>> stack = col.get_stamps(55.0612, 33.3493, size=21)                   # doctest: +SKIP
+>>> stack.show()                                                        # doctest: +SKIP
 """
 
 from .core import ImageCollection
