@@ -129,19 +129,50 @@ def demo_season(tmp_path_factory):
 def test_demo_season_files_and_report(demo_season):
     import pandas as pd
     d, res = demo_season
-    pngs = ["frame.png", "stamps.png", "zeropoint.png", "season_zeropoints.png",
-            "season_lightcurve.png", "season_comparisons.png", "transient.png"]
+    pngs = ["frame.png", "stamps.png", "zeropoint.png", "photometry.png", "stack.png",
+            "season_zeropoints.png", "season_lightcurve.png", "season_comparisons.png",
+            "transient.png"]
     for name in pngs:
         assert (d / name).stat().st_size > 10_000, name
     report = (d / "report.txt").read_text()
-    for name in pngs + ["sources.csv", "season_headers.csv", "season_calibrate.csv",
-                        "season_differential.csv", "transient.csv"]:
+    for name in pngs + ["sources.csv", "photometry.csv", "stack.fits", "season_headers.csv",
+                        "season_calibrate.csv", "season_differential.csv", "transient.csv"]:
         assert f"\n{name}\n" in report, name
     assert "made by: ImageCollection.calibrate" in report
     assert "made by: transients.plot_transient" in report
     headers = pd.read_csv(d / "season_headers.csv")
     assert len(headers) == 8 and set(headers["fieldid"]) == {655}
     assert headers["magzp"].between(26.0, 26.5).all()
+
+
+def test_demo_psf_and_aperture_photometry_against_the_truth(demo_season):
+    import pandas as pd
+    d, res = demo_season
+    tab = pd.read_csv(d / "photometry.csv")
+    assert len(tab) > 20
+    good = (tab["psf_flag"] == 0) & (tab["aper_flag"] == 0)
+    assert good.mean() > 0.9
+    psf = (tab["psf_flux"] / tab["true_flux"])[good]
+    aper = (tab["aper_flux"] / tab["true_flux"])[good]
+    assert psf.median() == pytest.approx(1.0, abs=0.01)
+    assert aper.median() == pytest.approx(1.0, abs=0.02)
+    pull = ((tab["psf_flux"] - tab["true_flux"]) / tab["psf_fluxerr"])[good]
+    assert 0.7 < res["psf_pull_std"] < 1.4 and abs(pull.median()) < 0.3
+    okp = tab["psf_flag"] == 0
+    assert res["psf_ratio"] == pytest.approx((tab["psf_flux"] / tab["true_flux"])[okp].median())
+    report = (d / "report.txt").read_text()
+    assert "ScienceImage.get_psf_photometry(x, y)" in report
+
+
+def test_demo_stack_beats_one_frame(demo_season):
+    from ztfimg import ReferenceImage
+    d, res = demo_season
+    ref = ReferenceImage(str(d / "stack.fits"))
+    assert ref.nframes == res["stack_nframes"] == 8
+    # sky noise of the stack about 1/sqrt(8) of a frame's
+    assert res["stack_noise"] == pytest.approx(res["frame_noise"] / np.sqrt(8), rel=0.25)
+    report = (d / "report.txt").read_text()
+    assert "\nstack.png\n" in report and "ImageCollection.stack(" in report
 
 
 def test_demo_season_zero_points_match_the_injected(demo_season):

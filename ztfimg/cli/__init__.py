@@ -4,16 +4,21 @@ Commands
 --------
 ``ztfimg demo [--outdir DIR] [--real] [--size N] [--seed S] [--frames N]``
     The whole workflow on a built-in default, offline: one frame (simulated, or the cached
-    real quadrant with ``--real``) measured, then a simulated season of one field
-    calibrated, its light curves with differential photometry and a transient on
-    difference images; pictures, tables and ``report.txt`` in ``DIR`` (:mod:`.demo`).
+    real quadrant with ``--real``) measured (aperture and PSF photometry against the truth),
+    then a simulated season of one field calibrated and stacked, its light curves with
+    differential photometry and a transient on difference images; pictures, tables and
+    ``report.txt`` in ``DIR`` (:mod:`.demo`).
 ``ztfimg info [--json] FILE [FILE ...]``
     Each ZTF image with the mask beside it: the ScienceImage (or ReferenceImage) summary and
     the masked pixels. A file that cannot be read is reported on stderr and the others go on.
 ``ztfimg sources|photometry|calibrate|stamps|simulate ...``
-    One library call each (:mod:`.measure`): extract sources to a table, aperture
-    photometry at positions, zero points of many frames, stamps as a PNG grid or FITS
-    cube, simulated frames. ``--json`` prints what a script parses.
+    One library call each (:mod:`.measure`): extract sources to a table, aperture or
+    (``--psf``) DAOPhot PSF photometry at positions, zero points of many frames (here, on
+    ``--workers`` local processes or on a dask cluster with ``--scheduler ADDRESS``, a
+    progress bar on stderr), stamps as a PNG grid or FITS cube, simulated frames.
+    ``--json`` prints what a script parses.
+``ztfimg psf|cache ...``
+    Render a frame's DAOPhot PSF; list, fill or clear the catalogue cache (:mod:`.extras`).
 ``ztfimg lightcurve``
     Forced photometry of a position over many frames (:mod:`.commands`).
 ``ztfimg fetch-data``
@@ -97,11 +102,12 @@ def _build_parser():
         help="simulate (or load) a ZTF quadrant and measure it, offline",
         description=_fill("Offline tour of ztfimg. One frame: simulate a ZTF quadrant (or "
                     "load the cached real one with --real), measure it and write frame.png, "
-                    "stamps.png, zeropoint.png and sources.csv. A season: simulate --frames "
-                    "nights of one field, calibrate every frame, light curves with "
-                    "differential photometry and a supernova on difference images "
-                    "(season_*.png/csv, transient.png/csv). report.txt says what each file "
-                    "shows and which call made it."))
+                    "stamps.png, zeropoint.png, photometry.png/csv (aperture and PSF "
+                    "photometry against the truth) and sources.csv. A season: simulate "
+                    "--frames nights of one field, calibrate every frame, stack them "
+                    "(stack.png/fits), light curves with differential photometry and a "
+                    "supernova on difference images (season_*.png/csv, transient.png/csv). "
+                    "report.txt says what each file shows and which call made it."))
     p_demo.add_argument("--outdir", default="ztfimg-demo", type=_outdir_argument,
                         help="output directory, created if needed (default ztfimg-demo)")
     p_demo.add_argument("--real", action="store_true",

@@ -6,6 +6,7 @@ import os
 import time
 
 from ._common import _check_frames, _check_seed, _check_size, _log
+from . import figures
 from .season import run_season, run_transient
 
 #: Frames of the demo's simulated season (0: no season and no transient).
@@ -29,7 +30,8 @@ def run_demo(outdir="ztfimg-demo", real=False, size=None, seed=0, frames=DEFAULT
     :func:`ztfimg.simseries.simulate_series`, its catalogue ingested into a temporary
     catalogue cache; the collection's headers, every frame's zero point
     (``ImageCollection.calibrate``), forced photometry and Broeg differential photometry of
-    a variable star, then a supernova measured on difference images
+    a variable star, a stack of the season (``ImageCollection.stack``), then a supernova
+    measured on difference images
     (:func:`ztfimg.simtransient.simulate_transient_series`, ``plot_transient``).
     ``report.txt`` in ``outdir`` says what each file shows and which call made it.
 
@@ -37,7 +39,8 @@ def run_demo(outdir="ztfimg-demo", real=False, size=None, seed=0, frames=DEFAULT
     ----------
     outdir : str, default 'ztfimg-demo'
         Output directory (created): ``frame.png``, ``stamps.png``, ``zeropoint.png``,
-        ``sources.csv``.
+        ``photometry.png``/``.csv``, ``sources.csv``; with a season ``stack.png``/``.fits``,
+        ``season_*`` and ``transient.*``; ``report.txt`` says what each shows.
     real : bool, default False
         Use the real sample quadrant (must be cached, see ``ztfimg fetch-data``).
     size : int, optional
@@ -93,6 +96,7 @@ def run_demo(outdir="ztfimg-demo", real=False, size=None, seed=0, frames=DEFAULT
                                            magzp=26.25, clrcoeff=0.09)
         sciimg, mskimg = frame.write(os.path.join(outdir, "data"))[:2]
         truth = frame.truth
+        del frame, psf                          # the frame is read back from its files
         _log(f"[{time.perf_counter() - t0:5.1f} s] single frame: simulated ZTF quadrant ({shape[1]}x{shape[0]}, {int(truth['inside'].sum())} stars "
              f"from a PS1-like catalogue, DAOPhot PSF, seed {seed}) written to {os.path.dirname(sciimg)}")
     img = ScienceImage.from_filename(sciimg)
@@ -114,15 +118,24 @@ def run_demo(outdir="ztfimg-demo", real=False, size=None, seed=0, frames=DEFAULT
         t = truth[truth["inside"] & (truth["snr"] > 20)]
         t = t[t["x"].between(20, img.shape[1] - 21) & t["y"].between(20, img.shape[0] - 21)]
         ap = img.aperture_photometry(t["x"], t["y"], 5.0, apcor=True)
-        ok = ap["aper_flag"].to_numpy() == 0
-        ratio_ap = np.median(ap["sum_apcor"].to_numpy()[ok] / t["flux"].to_numpy()[ok])
         pp = img.get_psf_photometry(t["x"], t["y"])
-        okp = pp["psf_flag"].to_numpy() == 0
-        ratio_psf = np.median(pp["flux"].to_numpy()[okp] / t["flux"].to_numpy()[okp])
-        pull = (pp["flux"].to_numpy() - t["flux"].to_numpy())[okp] / pp["fluxerr"].to_numpy()[okp]
+        table = figures.photometry_table(t, ap, pp)
+        ok, okp = table["aper_flag"].to_numpy() == 0, table["psf_flag"].to_numpy() == 0
+        ratio_ap = np.median((table["aper_flux"] / table["true_flux"]).to_numpy()[ok])
+        ratio_psf = np.median((table["psf_flux"] / table["true_flux"]).to_numpy()[okp])
+        pull = ((table["psf_flux"] - table["true_flux"]) / table["psf_fluxerr"]).to_numpy()[okp]
         _log(f"  {ok.sum()} bright stars: aperture (r=5 px + APCOR) / true flux = {ratio_ap:.4f}; "
              f"PSF fit / true flux = {ratio_psf:.4f} (pull robust std "
              f"{mad_std(pull):.2f})")
+        phot_csv = os.path.join(outdir, "photometry.csv")
+        table.to_csv(phot_csv, index=False)
+        cx, cy = (img.shape[1] - 1) / 2, (img.shape[0] - 1) / 2
+        psf_xy = (round(cx, 1), round(cy, 1))
+        phot_png = figures.photometry_figure(
+            table, img.psf.get_psf_at(*psf_xy, normalize=True), psf_xy,
+            os.path.join(outdir, "photometry.png"))
+        out.update(photometry_csv=phot_csv, photometry_png=phot_png, aperture_ratio=ratio_ap,
+                   psf_ratio=ratio_psf, psf_pull_std=float(mad_std(pull)))
         img.set_catalog(ps1, "ps1", kind="ps1", inside_only=True)
         zp = img.fit_zeropoint("ps1")
         _log(f"  zero point vs PS1: {zp.zp:.4f} +- {zp.zp_err:.4f} (injected 26.25), colour term "
@@ -138,22 +151,9 @@ def run_demo(outdir="ztfimg-demo", real=False, size=None, seed=0, frames=DEFAULT
     else:
         overlay = "sources"
 
-    # the whole frame, and a 300 px zoom with the catalogue (or sources) circled
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 6))
-    img.show(ax=ax1)
+    # the whole frame (block-averaged when large), and a 300 px zoom with marks circled
     marks = img.catalogs.get(overlay) if overlay != "sources" else img.sources
-    cx, cy = img.get_center()
-    x0, y0 = cx - 150, cy - 150
-    zoom = marks[marks["x"].between(x0, x0 + 300) & marks["y"].between(y0, y0 + 300)]
-    if "mag" in zoom:
-        zoom = zoom[zoom["mag"] < 20]
-    img.show(ax=ax2, overlay=zoom, title=f"zoom, {overlay} circled")
-    ax2.set_xlim(x0, x0 + 300)
-    ax2.set_ylim(y0, y0 + 300)
-    ax1.add_patch(plt.Rectangle((x0, y0), 300, 300, fill=False, color="tab:orange", lw=1.5))
-    png = os.path.join(outdir, "frame.png")
-    fig.savefig(png, dpi=80, bbox_inches="tight")
-    plt.close(fig)
+    png, factor = figures.frame_figure(img, marks, overlay, os.path.join(outdir, "frame.png"))
     unsaturated = (src["peak"] < 0.5 * img.saturation) if "peak" in src else True
     bright = src[(src["sep_flag"] == 0) & unsaturated].nsmallest(4, "mag")
     fig, axs = plt.subplots(1, len(bright), figsize=(3.8 * len(bright), 3.4))
@@ -166,15 +166,29 @@ def run_demo(outdir="ztfimg-demo", real=False, size=None, seed=0, frames=DEFAULT
     fig.savefig(spng, dpi=80, bbox_inches="tight")
     plt.close(fig)
     out.update(png=png, stamps_png=spng)
-    _log(f"[{time.perf_counter() - t0:5.1f} s]   pictures: {png}, {spng}"
-         + (f", {out['zeropoint_png']}" if "zeropoint_png" in out else ""))
+    shown = [png, spng] + [out[k] for k in ("zeropoint_png", "photometry_png") if k in out]
+    _log(f"[{time.perf_counter() - t0:5.1f} s]   pictures: {', '.join(shown)}")
+    img.drop_products()        # the pixels' derived products: recomputed if asked for again
     report = [
-        ("frame.png", f"the {'real' if real else 'simulated'} frame (left) and a 300 px zoom "
-         f"with the {overlay} circled (right)", "ScienceImage.show(overlay=...)"),
+        ("frame.png", f"the {'real' if real else 'simulated'} frame (left"
+         + (f", averaged in {factor}x{factor} px blocks" if factor > 1 else "")
+         + f"; masked pixels blue) and a 300 px zoom at full resolution with the {overlay} "
+         "circled (right)", "ztfimg.plotting.show_image(img.dataclean, overlay=...), as "
+         "ScienceImage.show(overlay=...) draws it"),
         ("stamps.png", "the four brightest unflagged, unsaturated sources (asinh)", "ScienceImage.get_stamp(x, y)"
          ".show()"),
         ("sources.csv", f"the {len(src)} sources found at 5 sigma (x, y 0-based pixels, "
          "instrumental mag, sep flags)", "ScienceImage.extract_sources(thresh=5, setmag=True)")]
+    if "photometry_png" in out:
+        report[2:2] = [
+            ("photometry.png", "left: IPAC-style DAOPhot PSF at the frame centre (log scale); "
+             "middle: measured / true flux of the bright stars for aperture photometry "
+             "(r=5 px, aperture-corrected) and the PSF fit; right: the PSF fit's pulls "
+             f"against N(0, 1) (robust std {out['psf_pull_std']:.2f})",
+             "ScienceImage.aperture_photometry(x, y, 5, apcor=True); "
+             "ScienceImage.get_psf_photometry(x, y); ScienceImage.psf.get_psf_at(x, y)"),
+            ("photometry.csv", "the same stars: true flux beside the aperture and PSF fluxes, "
+             "errors and flags (DN)", "as photometry.png")]
     if "zeropoint_png" in out:
         report.insert(2, ("zeropoint.png", "the frame's zero-point fit against the PS1-like "
                           "catalogue: residuals against colour and magnitude",

@@ -3,7 +3,8 @@
 
 Each is a thin layer on one library call (named in its ``--help``), so that a script can
 check the command against the call: ``sources`` is ``ScienceImage.extract_sources``,
-``photometry`` ``ScienceImage.aperture_photometry``, ``calibrate``
+``photometry`` ``ScienceImage.aperture_photometry`` (``--psf``:
+``ScienceImage.get_psf_photometry``), ``calibrate``
 ``ImageCollection.calibrate``, ``stamps`` ``ScienceImage.get_stamp`` and ``simulate``
 ``ztfimg.simseries.simulate_series``. A user mistake (missing file, bad column, a position
 file with a bad row, an unknown output format) raises a ZTFImgError whose message is one
@@ -18,7 +19,7 @@ import os
 import sys
 
 from ..errors import InvalidParameterError, MissingFileError, ZTFImgError
-from ._common import EXIT_OK, _log
+from ._common import EXIT_OK, UsageError, _log
 
 __all__ = ["add_parsers", "read_positions"]
 
@@ -176,45 +177,112 @@ def _run_sources(args):
     return EXIT_OK
 
 
+def _psf_beside(path):
+    """The DAOPhot PSF file beside the frame ``path``, or a one-line MissingFileError."""
+    from .. import filenames
+    if not filenames.is_ztf_filename(path):
+        raise MissingFileError(f"--psf needs the frame's DAOPhot PSF (*_sciimgdao.psf) beside "
+                               f"a ZTF-named *_sciimg.fits; {path!r} has no ZTF name: give the "
+                               "PSF with --psf-file")
+    psf = filenames.sibling(path, "sciimgdao.psf")
+    if not os.path.isfile(psf):
+        raise MissingFileError(f"no DAOPhot PSF file {os.path.basename(psf)!r} beside {path!r}: "
+                               "--psf needs IPAC's *_sciimgdao.psf (give one with --psf-file, "
+                               "or drop --psf for aperture photometry)")
+    return psf
+
+
 def _run_photometry(args):
+    psf_mode = bool(args.psf or args.psf_file)
+    if psf_mode and (args.radius is not None or args.bkgann is not None):
+        raise UsageError("--radius and --bkgann are aperture options: with --psf the fit "
+                         "disc is --fit-radius (see 'ztfimg photometry --help')")
+    if not psf_mode and args.fit_radius is not None:
+        raise UsageError("--fit-radius is a PSF option: add --psf (see 'ztfimg photometry "
+                         "--help')")
     a, b, kind = _positions(args)
+    if psf_mode:
+        if not os.path.exists(args.file):
+            raise MissingFileError(f"no such file: {args.file!r}")
+        psf_path = args.psf_file or _psf_beside(args.file)
+        if not os.path.isfile(psf_path):
+            raise MissingFileError(f"no such PSF file: {psf_path!r}")
     img = _open_science(args.file)
-    radius = args.radius[0] if len(args.radius) == 1 else list(args.radius)
-    ap = img.aperture_photometry(a, b, radius, coords=kind,
-                                 bkgann=tuple(args.bkgann) if args.bkgann else None,
-                                 unit="mag" if args.mag else "counts")
-    if args.out:
-        _write_table(ap, args.out)
-    if args.json:
-        print(json.dumps(_records(ap)))
-    elif not args.out:
-        print(ap.to_string(index=False))
+    if psf_mode:
+        if args.psf_file:
+            img.set_psf(args.psf_file)
+        table = img.get_psf_photometry(a, b, coords=kind, fit_radius=args.fit_radius)
+        if not args.mag:
+            table = table.drop(columns=[c for c in ("mag", "magerr") if c in table])
     else:
-        _log(f"{len(ap)} positions measured; wrote {args.out}")
+        radius = [5.0] if args.radius is None else args.radius
+        radius = radius[0] if len(radius) == 1 else list(radius)
+        table = img.aperture_photometry(a, b, radius, coords=kind,
+                                        bkgann=tuple(args.bkgann) if args.bkgann else None,
+                                        unit="mag" if args.mag else "counts")
+    if args.out:
+        _write_table(table, args.out)
+    if args.json:
+        print(json.dumps(_records(table)))
+    elif not args.out:
+        print(table.to_string(index=False))
+    else:
+        _log(f"{len(table)} positions measured ({'PSF fit' if psf_mode else 'aperture'}); "
+             f"wrote {args.out}")
     return EXIT_OK
 
 
+def _connect(address, timeout):
+    """A ``distributed.Client`` connected to the scheduler at ``address``, or one line."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ZTFImgError("--scheduler needs the 'distributed' package (pip install "
+                          "distributed)") from None
+    try:
+        return Client(address, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as exc:  # refused, timed out, bad address
+        raise ZTFImgError(f"cannot connect to the dask scheduler {address!r} within "
+                          f"{timeout:g} s: {' '.join(str(exc).split()) or type(exc).__name__}; "
+                          "check the address (tcp://host:port) and that the scheduler "
+                          "runs") from None
+
+
 def _run_calibrate(args):
+    import contextlib
+
     from ..collection import ImageCollection
+    if args.scheduler and args.workers > 1:
+        raise UsageError("--scheduler runs on that cluster's workers: it cannot be used with "
+                         "--workers (see 'ztfimg calibrate --help')")
+    if not args.timeout > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds; got {args.timeout:g}")
     for path in args.files:
         if not os.path.exists(path):
             raise MissingFileError(f"no such file: {path!r}")
     col = ImageCollection.from_files(args.files)
-    client = "processes" if args.workers > 1 else None
     kwargs = {"magrange": tuple(args.magrange)}
     if args.cache_dir:
-        kwargs["cache_dir"] = args.cache_dir
+        kwargs["cache_dir"] = os.path.abspath(args.cache_dir)
     if args.offline:
         kwargs["offline"] = True
-    zp = col.calibrate(args.catalog, client=client, n_workers=args.workers if client else None,
-                       progress=sys.stderr.isatty() and not args.json, **kwargs)
+    progress = len(col) > 1 and not (args.json or args.quiet)
+    with contextlib.ExitStack() as stack:
+        if args.scheduler:
+            client = stack.enter_context(_connect(args.scheduler, args.timeout))
+            n_workers = None
+        else:
+            client = "processes" if args.workers > 1 else None
+            n_workers = args.workers if client else None
+        zp = col.calibrate(args.catalog, client=client, n_workers=n_workers,
+                           progress=progress, **kwargs)
     if args.out:
         _write_table(zp, args.out)
     cols = ["filename", "obsjd", "zp", "zp_err", "clrcoeff", "clrcoeff_err", "nstars", "rms",
             "header_magzp", "dzp", "error"]
     if args.json:
         print(json.dumps(_records(zp[cols])))
-    else:
+    elif not args.quiet:
         for row in zp.itertuples():
             if row.error is None or row.error != row.error:
                 _log(f"{row.filename}: zp {row.zp:.4f} +- {row.zp_err:.4f}, colour term "
@@ -330,16 +398,24 @@ def add_parsers(sub, common, epilog, fill, formatter):
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=_run_sources)
 
-    p = new("photometry", "aperture photometry at given positions",
-            "Aperture photometry (ScienceImage.aperture_photometry) at pixel positions "
-            "(--xy, 0-based) or sky positions (--radec, degrees), or the rows of a CSV file "
-            "(--positions). Prints the table, or writes it with --out.")
+    p = new("photometry", "aperture or PSF photometry at given positions",
+            "Aperture photometry (ScienceImage.aperture_photometry) or, with --psf, forced PSF "
+            "photometry with the frame's DAOPhot PSF (ScienceImage.get_psf_photometry; the "
+            "*_sciimgdao.psf beside the frame, or --psf-file) at pixel positions (--xy, "
+            "0-based) or sky positions (--radec, degrees), or the rows of a CSV file "
+            "(--positions). Prints the table, or writes it with --out. Fluxes are DN.")
     p.add_argument("file", metavar="FILE", help="*_sciimg.fits (its mask beside it)")
     _position_options(p)
-    p.add_argument("--radius", type=float, nargs="+", default=[5.0], metavar="R",
+    p.add_argument("--radius", type=float, nargs="+", default=None, metavar="R",
                    help="aperture radius (radii), pixels (default 5)")
     p.add_argument("--bkgann", type=float, nargs=2, metavar=("RIN", "ROUT"),
                    help="local sky annulus, pixels (default: the background map)")
+    p.add_argument("--psf", action="store_true",
+                   help="PSF-fit photometry with the DAOPhot PSF beside the frame")
+    p.add_argument("--psf-file", default=None, metavar="PSFFILE",
+                   help="a *_sciimgdao.psf to fit with (implies --psf)")
+    p.add_argument("--fit-radius", type=float, default=None, metavar="R",
+                   help="PSF fit: radius of the fitted disc, pixels (default max(3, 1.5 FWHM))")
     p.add_argument("--mag", action="store_true", help="add magnitudes (header MAGZP)")
     p.add_argument("--out", help="output table (.csv, .parquet or .fits)")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
@@ -348,18 +424,28 @@ def add_parsers(sub, common, epilog, fill, formatter):
     p = new("calibrate", "zero point of one or many frames against PS1 or Gaia",
             "Fit the zero point and colour term of each frame (ImageCollection.calibrate) "
             "against the PS1 (or Gaia) catalogue, from the catalogue cache or the network; "
-            "prints one line per frame beside the header's MAGZP. Exit status 1 if every "
-            "frame failed.")
+            "prints one line per frame beside the header's MAGZP, with a progress bar on "
+            "stderr for many frames (not with --json or --quiet). Frames run in this "
+            "process, on --workers local processes, or on a dask cluster (--scheduler). "
+            "Exit status 1 if any frame failed.")
     p.add_argument("files", nargs="+", metavar="FILE", help="*_sciimg.fits frames")
     p.add_argument("--catalog", choices=("ps1", "gaia"), default="ps1")
     p.add_argument("--magrange", type=float, nargs=2, default=[15.0, 19.5],
                    metavar=("BRIGHT", "FAINT"), help="calibrator magnitudes (default 15 19.5)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="local worker processes (default 1: in this process)")
-    p.add_argument("--cache-dir", default=None, help="catalogue cache root")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on the dask cluster whose scheduler is at ADDRESS "
+                        "(tcp://host:port; distributed.Client(ADDRESS) is passed as client=)")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="S",
+                   help="seconds to wait for the scheduler (default 30)")
+    p.add_argument("--cache-dir", default=None, help="catalogue cache root (default "
+                   "$ZTFIMG_CACHE/catalogs; on a cluster, a directory every worker sees)")
     p.add_argument("--offline", action="store_true", help="use the catalogue cache only")
     p.add_argument("--out", help="write the table (.csv, .parquet or .fits)")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.add_argument("--quiet", action="store_true",
+                   help="no per-frame lines and no progress bar (errors are still shown)")
     p.set_defaults(func=_run_calibrate)
 
     p = new("stamps", "cutouts at given positions, as a PNG grid or a FITS cube",

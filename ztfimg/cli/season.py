@@ -122,6 +122,7 @@ def run_season(outdir, n_frames=24, size=400, seed=0, report=None, t0=None):
     out["calibrate_png"] = _save(fig, os.path.join(outdir, "season_zeropoints.png"))
     report.append(("season_zeropoints.png", "left: fitted and injected zero point of every "
                    "frame against time; right: their difference", "ImageCollection.calibrate"))
+    out.update(_stack(col, outdir, report, step))
 
     # light curves of the brighter stars near the field centre, the variable among them
     stars = s.stars
@@ -189,6 +190,37 @@ def run_season(outdir, n_frames=24, size=400, seed=0, report=None, t0=None):
                    "the artificial star, with their Broeg weights",
                    "DifferentialPhotometry.plot_comparisons()"))
     return out
+
+
+def _stack(col, outdir, report, step):
+    """Stack the season's frames onto the first one's grid: stack.fits and stack.png."""
+    import numpy as np
+
+    from ..image import ScienceImage
+    from .figures import stack_figure
+    step(f"  stacking the {len(col)} frames onto the first one's grid and zero point")
+    fits_path = os.path.join(outdir, "stack.fits")
+    st = col.stack(combine="mean", sigma=3.0, output=fits_path, overwrite=True, progress=False)
+    used = st.frames["used"].to_numpy(bool)
+    scaled = (st.frames["rms"] * st.frames["scale"]).to_numpy()[used]
+    full = st.count == st.count.max()
+    deep = float(np.sqrt(np.median(st.variance[full])))
+    png = stack_figure(st, ScienceImage.from_filename(col.files[0]),
+                       os.path.join(outdir, "stack.png"))
+    report.append(("stack.png", f"left: one frame; middle: the stack of {st.nframes} frames "
+                   "(same display range: faint stars appear); right: frames per pixel, the "
+                   f"pointings drift. Sky noise per pixel {np.median(scaled):.2f} DN in a frame, "
+                   f"{deep:.2f} DN in the stack, at MAGZP {st.zeropoint:.3f}",
+                   "ImageCollection.stack(combine='mean', sigma=3.0, output='stack.fits'); "
+                   "Stack.show()"))
+    report.append(("stack.fits", "the stack with its WEIGHT, EXPOSURE and COUNT maps; opens as "
+                   "a ReferenceImage (MAGZP, NFRAMES, GLOBMED)",
+                   "ImageCollection.stack(output=...); ztfimg.ReferenceImage('stack.fits')"))
+    step(f"  stack of {st.nframes} frames: sky noise {deep:.2f} DN per pixel against "
+         f"{np.median(scaled):.2f} DN in one frame (1/sqrt({st.nframes}) would be "
+         f"{np.median(scaled) / np.sqrt(st.nframes):.2f}) -> {png}, {fits_path}")
+    return {"stack_png": png, "stack_fits": fits_path, "stack_noise": deep,
+            "frame_noise": float(np.median(scaled)), "stack_nframes": int(st.nframes)}
 
 
 def run_transient(outdir, n_epochs=20, seed=0, report=None, t0=None):
