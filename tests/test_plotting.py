@@ -133,3 +133,42 @@ def test_masked_pixels_get_their_own_colour_and_the_colorbar_its_unit():
     assert im.cmap.get_bad() == pytest.approx(to_rgba(MASK_COLOR))
     assert ax.figure.axes[1].get_ylabel() == "DN"
     assert ax.get_xlabel() == "x [px]" and ax.get_ylabel() == "y [px]"
+
+
+def test_full_frames_are_drawn_block_averaged_over_the_same_pixel_coordinates():
+    from ztfimg.plotting import DISPLAY_MAX_SIDE, block_average
+    rng = np.random.default_rng(3)
+    data = rng.normal(100.0, 5.0, (3080, 3072)).astype(np.float32)
+    data[:, 1000] = np.nan                                    # a dead column
+    before = data.copy()
+    src = pd.DataFrame({"x": [10.0, 3000.0], "y": [20.0, 3070.0]})
+    ax = show_image(data, overlay=src)
+    im = ax.get_images()[0]
+    shown = im.get_array()
+    assert shown.shape == (3080 // 3, 3072 // 3) and max(shown.shape) <= DISPLAY_MAX_SIDE
+    assert im.get_extent() == [-0.5, 3072 - 0.5, -0.5, 3078 - 0.5]   # frame pixels
+    assert ax.get_xlim() == (-0.5, 3071.5)                    # the overlay keeps the view
+    col = 1000 // 3
+    assert np.all(np.ma.getmaskarray(shown)[:, col]) or np.all(np.isnan(np.asarray(shown)[:, col]))
+    assert np.isfinite(np.asarray(shown)[:, col + 1]).all()   # only its block column blanked
+    # the block mean: noise down by the factor (5 -> 5/3 DN), mean unchanged
+    vals = np.asarray(shown)[:, col + 5:]
+    assert np.std(vals) == pytest.approx(5.0 / 3, rel=0.02)
+    np.testing.assert_allclose(vals[0, 0], data[0:3, (col + 5) * 3:(col + 6) * 3].mean(), rtol=1e-6)
+    np.testing.assert_array_equal(data, before)
+    plt.close("all")
+    # every pixel on request; small images are never averaged
+    ax = show_image(data, downsample=1)
+    assert ax.get_images()[0].get_array().shape == data.shape
+    ax = show_image(data[:500, :500])
+    assert ax.get_images()[0].get_array().shape == (500, 500)
+    plt.close("all")
+    np.testing.assert_array_equal(block_average(np.arange(16.0).reshape(4, 4), 2),
+                                  [[2.5, 4.5], [10.5, 12.5]])
+    for bad in (0, 2.5, "3", True):
+        with pytest.raises(InvalidParameterError):
+            show_image(data[:10, :10], downsample=bad)
+        with pytest.raises(InvalidParameterError):
+            block_average(data[:10, :10], bad)
+    with pytest.raises(ShapeMismatchError):
+        block_average(data[:2, :2], 3)

@@ -18,7 +18,8 @@ import numpy as np
 
 from .errors import InvalidParameterError, ShapeMismatchError
 
-__all__ = ["show_image", "SCALES", "STRETCHES", "MASK_COLOR"]
+__all__ = ["show_image", "block_average", "SCALES", "STRETCHES", "MASK_COLOR",
+           "DISPLAY_MAX_SIDE"]
 
 #: Accepted values of ``scale``.
 SCALES = ("zscale", "percentile", "minmax")
@@ -26,6 +27,75 @@ SCALES = ("zscale", "percentile", "minmax")
 STRETCHES = ("linear", "sqrt", "log", "asinh")
 #: Default colour of masked / non-finite pixels in :func:`show_image`.
 MASK_COLOR = "#3f7fbf"
+#: ``downsample="auto"`` block-averages images whose longer side exceeds this (pixels).
+DISPLAY_MAX_SIDE = 1100
+
+
+def block_average(data, factor):
+    """``data`` averaged in ``factor`` x ``factor`` blocks; a block with a NaN is NaN.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        2-D image (not modified).
+    factor : int
+        Block side, pixels (>= 1; 1 gives a float32 copy). Rows and columns beyond a whole
+        number of blocks are dropped.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, shape ``(ny // factor, nx // factor)``. Masked (NaN) pixels spread to
+        their block, so a dead column stays visible instead of being averaged away.
+
+    Raises
+    ------
+    ShapeMismatchError
+        ``data`` is not 2-D, or smaller than one block.
+    InvalidParameterError
+        ``factor`` is not an integer >= 1.
+
+    Examples
+    --------
+    >>> block_average(np.arange(16.0).reshape(4, 4), 2)
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]], dtype=float32)
+    """
+    if isinstance(factor, (bool, np.bool_)) or not isinstance(factor, (int, np.integer)) \
+            or factor < 1:
+        raise InvalidParameterError(f"factor must be an integer >= 1; got {factor!r}")
+    arr = np.asarray(data)
+    if arr.ndim != 2:
+        raise ShapeMismatchError(f"data must be a 2-D array; got shape {arr.shape}")
+    if arr.dtype.kind not in "biuf":
+        raise InvalidParameterError(f"data must be numeric; got dtype {arr.dtype}")
+    f = int(factor)
+    ny, nx = (arr.shape[0] // f) * f, (arr.shape[1] // f) * f
+    if ny == 0 or nx == 0:
+        raise ShapeMismatchError(f"data of shape {arr.shape} is smaller than one {f}x{f} block")
+    if f == 1:
+        return arr.astype(np.float32)
+    out = np.zeros((ny // f, nx // f), dtype=np.float32)
+    for i in range(f):          # f^2 strided views summed: no full-size temporary
+        for j in range(f):
+            out += arr[i:ny:f, j:nx:f]
+    out /= f * f
+    return out
+
+
+def _display_factor(downsample, shape):
+    if downsample is None:
+        return 1
+    if isinstance(downsample, str):
+        if downsample != "auto":
+            raise InvalidParameterError(f"downsample must be 'auto', None or an integer >= 1; "
+                                        f"got {downsample!r}")
+        return max(1, -(-max(shape) // DISPLAY_MAX_SIDE))
+    if isinstance(downsample, (bool, np.bool_)) or not isinstance(
+            downsample, (int, np.integer)) or downsample < 1:
+        raise InvalidParameterError(f"downsample must be 'auto', None or an integer >= 1; "
+                                    f"got {downsample!r}")
+    return int(downsample)
 
 
 def _interval(scale, percentile):
@@ -58,7 +128,8 @@ def _stretch(stretch):
 def show_image(data, ax=None, *, scale="zscale", percentile=(1, 99), vmin=None, vmax=None,
                stretch="linear", cmap="gray", wcs=None, colorbar=True, mask=None,
                overlay=None, overlay_scale=3.0, overlay_kwargs=None, title=None,
-               colorbar_label="DN", mask_color=MASK_COLOR, north_up=False, **imshow_kwargs):
+               colorbar_label="DN", mask_color=MASK_COLOR, north_up=False, downsample="auto",
+               **imshow_kwargs):
     """Display a 2-D array with a robust intensity scale.
 
     Parameters
@@ -106,6 +177,15 @@ def show_image(data, ax=None, *, scale="zscale", percentile=(1, 99), vmin=None, 
         runs the wrong way, as ds9's "north up" does for frames aligned with the sky
         (ZTF quadrants are, to a fraction of a degree; a residual rotation is left as it
         is). Pixel coordinates of the overlay follow. Default False (file orientation).
+    downsample : "auto", int or None, optional
+        Show the image averaged in blocks of this many pixels a side
+        (:func:`block_average`: a block with a masked pixel stays masked), drawn over the
+        same pixel coordinates, so axes, WCS ticks and overlays are unchanged. Default
+        "auto": the smallest factor that brings the longer side to at most
+        :data:`DISPLAY_MAX_SIDE` pixels (3 for a ZTF quadrant: a figure of a full frame
+        then renders in a fraction of the time and memory, and a screen could not show
+        more pixels anyway); 1 or None: every pixel. The display limits are computed on
+        what is shown.
     **imshow_kwargs
         Passed to ``Axes.imshow`` (e.g. ``interpolation``).
 
@@ -134,14 +214,21 @@ def show_image(data, ax=None, *, scale="zscale", percentile=(1, 99), vmin=None, 
         raise ShapeMismatchError(f"data must be a 2-D array; got shape {img.shape}")
     interval = _interval(scale, percentile)
     stretch_obj = _stretch(stretch)
+    factor = _display_factor(downsample, img.shape)
 
-    shown = img.astype(np.float64) if img.dtype.kind != "f" else img
+    shown = img.astype(np.float32 if factor > 1 else np.float64) if img.dtype.kind != "f" \
+        else img
     if mask is not None:
         m = np.asarray(mask)
         if m.shape != img.shape:
             raise ShapeMismatchError(
                 f"mask has shape {m.shape} but data has shape {img.shape}; they must match")
-        shown = np.where(m.astype(bool), np.nan, shown)  # a new array, data untouched
+        shown = np.where(m.astype(bool), np.asarray(np.nan, shown.dtype), shown)  # a copy
+    # pixel-coordinate extent of what is drawn (blocks cover factor x factor pixels)
+    ny, nx = (img.shape[0] // factor) * factor, (img.shape[1] // factor) * factor
+    extent = [-0.5, nx - 0.5, -0.5, ny - 0.5]
+    if factor > 1:
+        shown = block_average(shown, factor)
 
     finite = shown[np.isfinite(shown)]
     if finite.size:
@@ -164,6 +251,7 @@ def show_image(data, ax=None, *, scale="zscale", percentile=(1, 99), vmin=None, 
         transpose, flip_x, flip_y = _north_up(wcs)
         if transpose:
             shown = shown.T
+            extent = extent[2:] + extent[:2]
             wcs = wcs.swapaxes(0, 1)
             if overlay is not None:
                 overlay = _swapped(overlay)
@@ -175,6 +263,7 @@ def show_image(data, ax=None, *, scale="zscale", percentile=(1, 99), vmin=None, 
     cmap_obj = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
     if mask_color is not None:
         cmap_obj = cmap_obj.with_extremes(bad=mask_color)  # a new colour map
+    imshow_kwargs.setdefault("extent", extent)
     im = ax.imshow(shown, origin="lower", cmap=cmap_obj, norm=norm, **imshow_kwargs)
     if colorbar:
         cb = ax.figure.colorbar(im, ax=ax)

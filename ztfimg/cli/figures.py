@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-__all__ = ["binned", "frame_figure", "photometry_table", "photometry_figure", "stack_figure",
+__all__ = ["frame_figure", "photometry_table", "photometry_figure", "stack_figure",
            "MAX_VIEW"]
 
 #: Largest side, pixels, of the array drawn for a whole frame (more is invisible at 80 dpi).
@@ -24,32 +24,6 @@ def _save(fig, path, dpi=80):
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return path
-
-
-def binned(data, factor):
-    """``data`` averaged in ``factor`` x ``factor`` blocks; a block with a NaN pixel is NaN.
-
-    Parameters
-    ----------
-    data : numpy.ndarray
-        2-D image (not modified).
-    factor : int
-        Block side, pixels (1: a float32 copy). Rows and columns beyond a whole number of
-        blocks are dropped.
-
-    Returns
-    -------
-    numpy.ndarray
-        float32, shape ``(ny // factor, nx // factor)``: masked (NaN) pixels stay visible
-        as masked blocks, so a dead column is not averaged away.
-    """
-    factor = int(factor)
-    arr = np.asarray(data)
-    if factor <= 1:
-        return arr.astype(np.float32)
-    ny, nx = (arr.shape[0] // factor) * factor, (arr.shape[1] // factor) * factor
-    blocks = arr[:ny, :nx].reshape(ny // factor, factor, nx // factor, factor)
-    return blocks.astype(np.float32, copy=False).mean(axis=(1, 3))  # a NaN spreads
 
 
 def frame_figure(img, marks, label, path):
@@ -76,15 +50,12 @@ def frame_figure(img, marks, label, path):
     ny, nx = img.shape
     factor = max(1, math.ceil(max(ny, nx) / MAX_VIEW))
     clean = img.dataclean
-    view = binned(clean, factor)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 6))
     parts = img._describe()
     title = " ".join(parts[:4]) if parts else "frame"
     if factor > 1:
         title += f"\n(shown in {factor}x{factor} px blocks)"
-    # extent in frame pixels: block (i, j) covers pixels factor*j - 0.5 ... factor*(j+1) - 0.5
-    show_image(view, ax=ax1, title=title, colorbar_label="DN",
-               extent=(-0.5, view.shape[1] * factor - 0.5, -0.5, view.shape[0] * factor - 0.5))
+    show_image(clean, ax=ax1, title=title, colorbar_label="DN", downsample=factor)
     cx, cy = (nx - 1) / 2, (ny - 1) / 2
     x0, y0 = int(round(cx - 150)), int(round(cy - 150))
     zoom = marks[marks["x"].between(x0, x0 + 300) & marks["y"].between(y0, y0 + 300)]
