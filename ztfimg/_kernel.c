@@ -187,8 +187,13 @@ typedef struct {
     const int64_t *order;
     double *out;
     double *touch;
-    int64_t start, stop;
+    int64_t stop;
+    int64_t *next; /* shared: the next position (in `order`) no thread has taken yet */
 } job_t;
+
+/* positions taken at a time: small enough that a thread which starts late (waking an idle
+ * core can take milliseconds on a VM) leaves its share to the others */
+#define GRAIN 16
 
 #define PIX(job, i, j) ((job)->is_f32 ? (double)((const float *)(job)->data)[(i) * (job)->nx + (j)] \
                                       : ((const double *)(job)->data)[(i) * (job)->nx + (j)])
@@ -318,25 +323,30 @@ HOT static void *run_chunk(void *arg)
 {
     const job_t *job = (const job_t *)arg;
     const int64_t n = job->n, m = job->m;
-    int64_t t, q, f;
+    int64_t t, t0, t1, q, f;
     double res[4];
-    for (t = job->start; t < job->stop; t++) {
-        const int64_t k = job->order[t];
-        const double cx = job->xs[k], cy = job->ys[k];
-        const int ok = isfinite(cx) && isfinite(cy);
-        double rmax = 0.0;
-        for (q = 0; q < m; q++)
-            if (isfinite(job->rout[q * n + k]) && job->rout[q * n + k] > rmax)
-                rmax = job->rout[q * n + k];
-        job->touch[k] = ok ? touch_rows(job, cx, cy, rmax) : 0.0;
-        for (q = m - 1; q >= 0; q--) { /* the largest first: the others find the cache warm */
-            const double ri = job->rin[q * n + k], ro = job->rout[q * n + k];
-            if (!(ok && isfinite(ri) && isfinite(ro))) {
-                for (f = 0; f < 4; f++) job->out[(f * m + q) * n + k] = NAN;
-                continue;
+    for (;;) {
+        t0 = __atomic_fetch_add(job->next, GRAIN, __ATOMIC_RELAXED);
+        if (t0 >= job->stop) break;
+        t1 = t0 + GRAIN < job->stop ? t0 + GRAIN : job->stop;
+        for (t = t0; t < t1; t++) {
+            const int64_t k = job->order[t];
+            const double cx = job->xs[k], cy = job->ys[k];
+            const int ok = isfinite(cx) && isfinite(cy);
+            double rmax = 0.0;
+            for (q = 0; q < m; q++)
+                if (isfinite(job->rout[q * n + k]) && job->rout[q * n + k] > rmax)
+                    rmax = job->rout[q * n + k];
+            job->touch[k] = ok ? touch_rows(job, cx, cy, rmax) : 0.0;
+            for (q = m - 1; q >= 0; q--) { /* the largest first: the others find the cache warm */
+                const double ri = job->rin[q * n + k], ro = job->rout[q * n + k];
+                if (!(ok && isfinite(ri) && isfinite(ro))) {
+                    for (f = 0; f < 4; f++) job->out[(f * m + q) * n + k] = NAN;
+                    continue;
+                }
+                one(job, cx, cy, ri, ro, job->exact[q] != 0, res);
+                for (f = 0; f < 4; f++) job->out[(f * m + q) * n + k] = res[f];
             }
-            one(job, cx, cy, ri, ro, job->exact[q] != 0, res);
-            for (f = 0; f < 4; f++) job->out[(f * m + q) * n + k] = res[f];
         }
     }
     return NULL;
@@ -345,50 +355,38 @@ HOT static void *run_chunk(void *arg)
 /* Sums of the annuli rin[q, k] < d < rout[q, k] (circles when rin == 0) at every position
  * k, m apertures per position (rin, rout: (m, n), C order), exact[q] their sampling (1 exact
  * overlap, 0 pixel centres); out: (4, m, n) sum, area, masked area, var sum. Positions are
- * visited in `order`, split into n_threads contiguous chunks. mask and var may be NULL.
- * Returns 0, or -1 when a thread could not be started (the work is then done serially). */
+ * visited in `order`, GRAIN at a time by whichever of the n_threads threads is free (each
+ * result in its own slot: the numbers do not depend on the threads). mask and var may be
+ * NULL. Returns 0, or -1 when a thread could not be started (the others did its share). */
 int ztf_aperture_sums(const void *data, int is_f32, int64_t ny, int64_t nx,
                       const uint8_t *mask, const double *var, const double *xs,
                       const double *ys, int64_t n, const double *rin, const double *rout,
                       int64_t m, const uint8_t *exact, const int64_t *order, double *out,
                       double *touch, int n_threads)
 {
-    job_t base = {data, is_f32, ny, nx, mask, var, xs, ys, rin, rout, n, m, exact, order,
-                  out, touch, 0, n};
-    job_t *jobs;
+    int64_t next = 0;
+    job_t job = {data, is_f32, ny, nx, mask, var, xs, ys, rin, rout, n, m, exact, order,
+                 out, touch, n, &next};
     pthread_t *tids;
-    int t, started = 0, status = 0;
+    int t, started = 0;
     if (n_threads < 1) n_threads = 1;
-    if (n_threads > n) n_threads = (int)(n > 0 ? n : 1);
-    if (n_threads == 1) {
-        run_chunk(&base);
+    if (n_threads > (n + GRAIN - 1) / GRAIN) n_threads = (int)((n + GRAIN - 1) / GRAIN);
+    if (n_threads <= 1) {
+        run_chunk(&job);
         return 0;
     }
-    jobs = (job_t *)malloc(sizeof(job_t) * (size_t)n_threads);
     tids = (pthread_t *)malloc(sizeof(pthread_t) * (size_t)n_threads);
-    if (!jobs || !tids) {
-        free(jobs); free(tids);
-        run_chunk(&base);
-        return -1;
+    if (tids) {
+        /* the helpers first, so that their start overlaps the calling thread's work */
+        for (t = 1; t < n_threads; t++) {
+            if (pthread_create(&tids[t], NULL, run_chunk, &job) != 0) break;
+            started = t;
+        }
     }
-    for (t = 0; t < n_threads; t++) {
-        jobs[t] = base;
-        jobs[t].start = n * t / n_threads;
-        jobs[t].stop = n * (t + 1) / n_threads;
-    }
-    /* threads 1.. start; the calling thread does chunk 0 */
-    for (t = 1; t < n_threads; t++) {
-        if (pthread_create(&tids[t], NULL, run_chunk, &jobs[t]) != 0) break;
-        started = t;
-    }
-    run_chunk(&jobs[0]);
+    run_chunk(&job); /* the calling thread takes positions until none is left */
     for (t = 1; t <= started; t++) pthread_join(tids[t], NULL);
-    for (t = started + 1; t < n_threads; t++) { /* chunks whose thread did not start */
-        run_chunk(&jobs[t]);
-        status = -1;
-    }
-    free(jobs); free(tids);
-    return status;
+    free(tids);
+    return started == n_threads - 1 ? 0 : -1;
 }
 
 /* One mask value as int64, as numpy's astype(int64) gives it (sign- or zero-extended). */
