@@ -108,3 +108,30 @@ def test_show_returns_axes(sim):
     import matplotlib.pyplot as plt
     plt.close("all")
     assert isinstance(bkg, Background)
+
+
+def test_non_finite_pixels_are_masked_without_a_copy_and_the_maps_are_the_same():
+    # sep skips masked pixels without reading them: masking NaN/inf is enough, and the
+    # maps equal those of a zero-filled copy bit for bit (no frame-sized temporary)
+    rng = np.random.default_rng(0)
+    data = rng.normal(100, 5, (600, 500)).astype(np.float32)
+    bad = rng.random(data.shape) < 0.01
+    bad[200:260, :] = True
+    bad[:, 300] = True
+    data[bad] = np.nan
+    data[5, 5] = np.inf
+    bad[5, 5] = True
+    extra = rng.random(data.shape) < 0.02
+    before = data.copy()
+    got = estimate_background(data, mask=extra)
+    ref = estimate_background(np.where(bad, np.float32(0), data), mask=extra | bad)
+    np.testing.assert_array_equal(got.back, ref.back)
+    np.testing.assert_array_equal(got.rms, ref.rms)
+    assert got.globalrms == ref.globalrms and np.isfinite(got.globalrms)
+    np.testing.assert_array_equal(data, before)                 # input untouched (NaN kept)
+    import tracemalloc
+    tracemalloc.start()
+    estimate_background(data, mask=extra)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2.5 * bad.nbytes + data.nbytes // 4           # masks only, no data copy

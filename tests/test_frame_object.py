@@ -325,3 +325,48 @@ def test_filenameinfo_is_one_rule_for_every_frame(tmp_path):
     info = ReferenceImage(ref).filenameinfo
     assert info.kind == "reference" and info.suffix == "refimg.fits"
     assert ScienceImage.from_arrays(frame.data, frame.header).filenameinfo is None
+
+
+def test_pixels_on_demand_measures_the_same_with_one_array_less(tmp_path):
+    # a collection's frames: the raw pixels become the compute array, and are read again
+    # from the file when asked for; every number is the same as a default frame's
+    f = simulate.simulate_quadrant(shape=(300, 280), seed=5, nstars=60)
+    sci, _ = f.write(tmp_path)
+    ref = ScienceImage.from_filename(sci)
+    lean = ScienceImage.from_filename(sci)
+    lean.pixels_on_demand = True
+    x, y = f.truth["x"].to_numpy(), f.truth["y"].to_numpy()
+    a = ref.aperture_photometry(x, y, [2.0, 4.0], bkgann=(8, 12))
+    b = lean.aperture_photometry(x, y, [2.0, 4.0], bkgann=(8, 12))
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert lean._data is None and ref._data is not None        # one full frame less
+    np.testing.assert_array_equal(lean.data, ref.data)          # read again, untouched
+    np.testing.assert_array_equal(lean.data, f.data)
+    pd.testing.assert_frame_equal(lean.extract_sources(), ref.extract_sources())
+    # a new background: the compute array is rebuilt from the file's pixels
+    lean.drop_products("compute")
+    c = lean.aperture_photometry(x, y, [2.0, 4.0], bkgann=(8, 12))
+    pd.testing.assert_frame_equal(a, c, check_exact=True)
+    # collections open their frames so
+    from ztfimg.collection.jobs import open_frame
+    assert open_frame(sci).pixels_on_demand and not ref.pixels_on_demand
+
+
+def test_background_subtract_into_an_array():
+    rng = np.random.default_rng(0)
+    data = rng.normal(100.0, 3.0, (128, 96)).astype(np.float32)
+    bkg = estimate_background(data)
+    expected = bkg.subtract(data)
+    buf = data.copy()
+    assert bkg.subtract(buf, out=buf) is buf                    # in place, no temporary
+    np.testing.assert_array_equal(buf, expected)
+    out64 = np.empty(data.shape)
+    bkg.subtract(data, out=out64)
+    np.testing.assert_allclose(out64, expected, rtol=1e-6)
+    from ztfimg.errors import ShapeMismatchError
+    for bad in (np.empty(data.shape, np.int32), np.empty(data.shape, np.float32)[:, ::2],
+                data.tolist()):
+        with pytest.raises(InvalidParameterError, match="out must be"):
+            bkg.subtract(data, out=bad)
+    with pytest.raises(ShapeMismatchError):
+        bkg.subtract(data, out=np.empty((10, 10), np.float32))

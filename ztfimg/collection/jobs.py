@@ -94,6 +94,8 @@ def open_frame(path, kind="science"):
     ScienceImage, ReferenceImage or DifferenceImage
         Only the header is read; the pixels on first use (a difference image through
         :meth:`DifferenceImage.from_filename <ztfimg.image.DifferenceImage.from_filename>`).
+        Science and reference frames have ``pixels_on_demand`` set (the raw pixels are
+        released once the compute array exists, and re-read if asked for).
 
     Raises
     ------
@@ -108,10 +110,10 @@ def open_frame(path, kind="science"):
     --------
     >>> img = open_frame("ztf_20200924431759_000655_zr_c13_o_q3_sciimg.fits")  # doctest: +SKIP
     """
-    if kind == "science":
-        return ScienceImage.from_filename(path)
-    if kind == "reference":
-        return ReferenceImage.from_filename(path)
+    if kind in ("science", "reference"):
+        img = (ScienceImage if kind == "science" else ReferenceImage).from_filename(path)
+        img.pixels_on_demand = True   # a job measures; the raw pixels are re-read if needed
+        return img
     if kind == "difference":
         return DifferenceImage.from_filename(path)
     raise InvalidParameterError(f"kind must be 'science', 'reference' or 'difference'; got "
