@@ -153,9 +153,10 @@ class ZeroPointResult:
             panels.append(("x", self.x, "x [pixel]"))
         if self.y is not None:
             panels.append(("y", self.y, "y [pixel]"))
-        if axes is None:
-            fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.5),
-                                     sharey=True, squeeze=False)
+        new_figure = axes is None
+        if new_figure:
+            fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.8),
+                                     sharey=True, squeeze=False, layout="constrained")
             axes = axes[0]
         axes = np.atleast_1d(np.asarray(axes, dtype=object))
         if len(axes) < len(panels):
@@ -173,8 +174,14 @@ class ZeroPointResult:
             ax.set_ylim(-lim, lim)
         axes[0].set_ylabel("residual (ref - inst - model) [mag]")
         axes[0].legend(loc="upper left", fontsize="small")
-        axes[0].set_title(repr(self).replace("ZeroPointResult", "", 1), fontsize="small",
-                          loc="left")
+        title = f"zero point {self.zp:.4f} ± {self.zp_err:.4f} mag"
+        if self.has_colour:
+            title += f", colour term {self.clrcoeff:.4f} ± {self.clrcoeff_err:.4f}"
+        title += f"; {self.nstars} of {len(self.used)} stars used, rms {self.rms:.3f} mag"
+        if new_figure:
+            axes[0].figure.suptitle(title)
+        else:
+            axes[0].set_title(title, loc="left")
         return axes[: len(panels)]
 
 
