@@ -55,7 +55,7 @@ def main():
     with local_cluster(2) as cluster, Client(cluster) as client:
         ImageCollection.from_files(files["sciimg"].tolist()[:8], kind="difference") \
             .forced_photometry(host["ra"], host["dec"], method="psf", client=client,
-                               progress=False)   # warm the workers (imports, numba)
+                               progress=False)   # warm the workers (imports)
         for _ in range(args.repeat):
             dt, lc_s = run(None)
             times["serial"].append(dt)

@@ -8,7 +8,7 @@ times, on positions drawn over the frame:
 * ``DifferenceImage.forced_psf_photometry`` with its defaults (quintic-spline PSF, free
   background, the static sources' noise from the science frame, 9-pixel aperture fluxes):
   the first call on a freshly opened frame (reading, both sep backgrounds, the noise map,
-  the aperture preparation; numba's kernel load where >= 200 positions) and then repeated
+  the aperture preparation) and then repeated
   calls ("warm");
 * ``ztfimg.psfdiff.forced_psf_photometry`` alone on an array (scalar rms, no apertures): the
   fit itself;
@@ -163,8 +163,7 @@ def main(rounds=5, seed=3):
               "background, static-source noise from the science frame, aperture fluxes). The "
               "first call pays the frame's one-off work: decompressing the .fz (~0.1 s), the "
               "sep backgrounds of the difference and of the science frame (~0.15 s each), "
-              "the noise map, and for >= 200 positions numba's aperture kernel load "
-              "(~0.6 s, once per process).",
+              "and the noise map.",
               "* *psfdiff on the array*: the vectorised fit alone (scalar rms, no apertures).",
               f"* Same fluxes (100 positions, the same rms map as weights): the scipy loop "
               f"(a P + b) differs from `psfdiff` (`fit_background=True`) by at most "
