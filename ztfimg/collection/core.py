@@ -92,11 +92,11 @@ class ImageCollection(_BuiltinJobs):
     Examples
     --------
     >>> from ztfimg import ImageCollection                             # doctest: +SKIP
-    >>> col = ImageCollection.from_directory("/data/ztf/sci/2020")
-    >>> col.headers[["filename", "obsjd", "magzp", "seeing"]]
-    >>> good = col[col.headers["seeing"] < 2.5].select(filtername="ztfr", fieldid=655)
-    >>> res = good.map(lambda img: img.get_background().globalrms, client="processes")
-    >>> zps = good.calibrate("ps1", client="processes")
+    >>> col = ImageCollection.from_directory("/data/ztf/sci/2020")  # doctest: +SKIP
+    >>> col.headers[["filename", "obsjd", "magzp", "seeing"]]  # doctest: +SKIP
+    >>> good = col[col.headers["seeing"] < 2.5].select(filtername="ztfr", fieldid=655)  # doctest: +SKIP
+    >>> res = good.map(lambda img: img.get_background().globalrms, client="processes")  # doctest: +SKIP
+    >>> zps = good.calibrate("ps1", client="processes")  # doctest: +SKIP
     """
 
     def __init__(self, files, kind="science", *, check=True):
@@ -316,7 +316,7 @@ class ImageCollection(_BuiltinJobs):
         Examples
         --------
         >>> img = col.get_image(0)                                      # doctest: +SKIP
-        >>> img.magzp, img.has_mask
+        >>> img.magzp, img.has_mask  # doctest: +SKIP
         """
         if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
             raise InvalidParameterError(f"frame index must be an integer; got {i!r}")
@@ -538,8 +538,8 @@ class ImageCollection(_BuiltinJobs):
         Examples
         --------
         >>> res = col.map(lambda img: img.get_background().globalrms)   # doctest: +SKIP
-        >>> rms = pd.Series(res.results, index=res.files)
-        >>> res = col.map(my_job, positions, client="processes", n_workers=4)
+        >>> rms = pd.Series(res.results, index=res.files)  # doctest: +SKIP
+        >>> res = col.map(my_job, positions, client="processes", n_workers=4)  # doctest: +SKIP
         """
         if not callable(func):
             raise InvalidParameterError(f"func must be callable, as func(image, *args, "
@@ -602,7 +602,7 @@ class ImageCollection(_BuiltinJobs):
         Examples
         --------
         >>> zp = col.calibrate("ps1", client="processes")               # doctest: +SKIP
-        >>> zp[["filename", "zp", "zp_err", "header_magzp", "dzp"]]
+        >>> zp[["filename", "zp", "zp_err", "header_magzp", "dzp"]]  # doctest: +SKIP
         """
         source_background = as_bool(source_background, "source_background")
         if not isinstance(catalog, str):
@@ -716,7 +716,7 @@ class ImageCollection(_BuiltinJobs):
         Examples
         --------
         >>> st = col.get_stamps(55.0612, 33.3493, size=21)              # doctest: +SKIP
-        >>> st.show()
+        >>> st.show()  # doctest: +SKIP
         """
         from ..image.selectors import normalise_selector
         ras, decs, scalar = as_sky(ra, dec)

@@ -58,7 +58,7 @@ class MapResult:
     Examples
     --------
     >>> res = col.map(lambda img: img.get_background().globalrms)     # doctest: +SKIP
-    >>> res
+    >>> res  # doctest: +SKIP
     <MapResult 32 frames: 31 ok, 1 failed (FileFormatError: 1); serial, 4.1 s>
     >>> res.errors[["file", "exception"]]                              # doctest: +SKIP
     """
@@ -261,7 +261,7 @@ def run(files, kind, payload, *, client=None, n_workers=None, max_in_flight=None
     Examples
     --------
     >>> from ztfimg.collection.jobs import noop                        # doctest: +SKIP
-    >>> run(files, "science", (noop, (), {}), progress=False)
+    >>> run(files, "science", (noop, (), {}), progress=False)  # doctest: +SKIP
     <MapResult 3 frames: 3 ok, 0 failed; serial, 0.0 s>
     """
     mode = _check_options(client, n_workers, max_in_flight, progress)
@@ -317,7 +317,7 @@ def local_cluster(n_workers=None, **kwargs):
     Examples
     --------
     >>> from distributed import Client                                 # doctest: +SKIP
-    >>> with local_cluster(2) as cluster, Client(cluster) as client:
+    >>> with local_cluster(2) as cluster, Client(cluster) as client:  # doctest: +SKIP
     ...     res = col.map(job, client=client)
     ...     zp = col.calibrate("ps1", client=client)
     """

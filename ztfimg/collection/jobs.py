@@ -367,7 +367,7 @@ def stamps_frame(image, ra, dec, size=23, data="dataclean", mask_radius=2.0):
     Examples
     --------
     >>> out = stamps_frame(img, np.array([55.06]), np.array([33.35]), size=15)  # doctest: +SKIP
-    >>> out["index"], out["data"].shape
+    >>> out["index"], out["data"].shape  # doctest: +SKIP
     (array([0]), (1, 15, 15))
     """
     from .stack import StackFlag

@@ -19,8 +19,8 @@ boundary only (``pixels_to_coords`` / ``coords_to_pixels`` use WCS origin 0).
 Examples
 --------
 >>> from ztfimg import ScienceImage                                  # doctest: +SKIP
->>> img = ScienceImage.from_filename("ztf_20200924431759_000655_zr_c13_o_q3_sciimg.fits")
->>> img.magzp, img.filtername, img.data.shape
+>>> img = ScienceImage.from_filename("ztf_20200924431759_000655_zr_c13_o_q3_sciimg.fits")  # doctest: +SKIP
+>>> img.magzp, img.filtername, img.data.shape  # doctest: +SKIP
 (26.285139, 'ztfr', (3080, 3072))
 """
 

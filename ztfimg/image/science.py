@@ -42,8 +42,8 @@ class ScienceImage(ZTFImage):
     Examples
     --------
     >>> from ztfimg import image                                          # doctest: +SKIP
-    >>> z = image.ScienceImage(sciimg, mskimg)
-    >>> z.get_mask().sum(), z.magzp
+    >>> z = image.ScienceImage(sciimg, mskimg)  # doctest: +SKIP
+    >>> z.get_mask().sum(), z.magzp  # doctest: +SKIP
     """
 
     @classmethod
