@@ -364,3 +364,20 @@ def test_collection_stack_is_the_stack_of_its_files(dithered, tmp_path):
     np.testing.assert_array_equal(st.data, stack(files, progress=False).data)
     np.testing.assert_array_equal(st.data, stack(dithered[:4], progress=False).data)
     assert st.nframes == 4
+
+
+def test_stack_magzpunc_is_the_median_of_the_frames_that_have_one(dithered):
+    # frames without MAGZPUNC are left out of the median (not counted as 0.0); none: absent
+    def inputs(drop):
+        out = []
+        for k, f in enumerate(dithered[:4]):
+            h = f.header.copy()
+            h["MAGZPUNC"] = 0.001 * (k + 1)
+            if k in drop:
+                del h["MAGZPUNC"]
+            out.append((f.data, h))
+        return out
+    st = stack(inputs({0}), sigma=None, progress=False)
+    assert st.header["MAGZPUNC"] == pytest.approx(0.003)       # median of 0.002, 0.003, 0.004
+    st = stack(inputs({0, 1, 2, 3}), sigma=None, progress=False)
+    assert "MAGZPUNC" not in st.header

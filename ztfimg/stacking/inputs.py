@@ -82,8 +82,11 @@ class FrameInput:
         The ZTF bit mask.
     header : astropy.io.fits.Header
     wcs : astropy.wcs.WCS
-    magzp, magzpunc : float
-        Zero point and its uncertainty, mag (MAGZPUNC 0 when absent).
+    magzp : float
+        Zero point, mag.
+    magzpunc : float or None
+        Its uncertainty, mag (None when the header has no MAGZPUNC, as the frames'
+        ``magzpunc``).
     exptime : float
         Seconds (0 when absent).
     gain, readnoise, saturation, seeing, obsjd, clrcoeff : float or None
@@ -107,7 +110,7 @@ class FrameInput:
     header: fits.Header
     wcs: object
     magzp: float
-    magzpunc: float = 0.0
+    magzpunc: float | None = None
     exptime: float = 0.0
     gain: float | None = None
     readnoise: float | None = None
@@ -144,7 +147,7 @@ def _header_values(header, name):
                 break
             except InvalidParameterError:
                 continue
-    return dict(magzp=magzp, magzpunc=opt("MAGZPUNC") or 0.0, exptime=opt("EXPTIME") or 0.0,
+    return dict(magzp=magzp, magzpunc=opt("MAGZPUNC"), exptime=opt("EXPTIME") or 0.0,
                 gain=opt("GAIN"), readnoise=opt("READNOI"), saturation=opt("SATURATE"),
                 seeing=opt("SEEING"), obsjd=opt("OBSJD"), clrcoeff=opt("CLRCOEFF"),
                 filtername=filt)
