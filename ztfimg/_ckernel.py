@@ -58,6 +58,9 @@ def library():
                 _INT]
             lib.ztf_pixel_overlap.restype = _D
             lib.ztf_pixel_overlap.argtypes = [_D, _D, _D, _D, _D]
+            lib.ztf_bilinear.restype = None
+            lib.ztf_bilinear.argtypes = [_P, _I64, _I64, _P, _P, _I64, _I64, _I64, _I64, _I64,
+                                         _I64, _D, _P, _INT]
             lib.ztf_or_bits.restype = None
             lib.ztf_or_bits.argtypes = [_P, _INT, _INT, _P, _P, _I64, _P, _P, _P, _P, _I64,
                                         _P]
@@ -99,6 +102,24 @@ def default_threads():
         return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def bilinear(section, x, y, x0, y0, ny, nx, snap, n_threads=None):
+    """Bilinear resampling of a float32 frame section at frame positions (``ztfimg.stacking``).
+
+    ``section``: C-contiguous float32 (sh, sw), the frame's pixels from (y0, x0); ``x``,
+    ``y``: C-contiguous float64 (th, tw) frame positions; ``ny``, ``nx``: the frame's shape;
+    ``snap``: weights closer than this to 0 are 0. Returns a float32 (th, tw) array (NaN
+    outside the frame or next to a NaN pixel). Threads: :func:`default_threads`.
+    """
+    lib = library()
+    out = np.empty(x.shape, np.float32)
+    if x.size:
+        nt = default_threads() if n_threads is None else int(n_threads)
+        lib.ztf_bilinear(ptr(section), section.shape[0], section.shape[1], ptr(x), ptr(y),
+                         x.shape[0], x.shape[1], int(x0), int(y0), int(ny), int(nx),
+                         float(snap), ptr(out), nt)
+    return out
 
 
 def or_bits(bits, seg, det, xmin, xmax, ymin, ymax):

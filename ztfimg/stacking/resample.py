@@ -17,7 +17,7 @@ Three resampling methods, as in :mod:`reproject`:
   edge pixel, farther ones are NaN); numerically the same as
   ``reproject.reproject_interp(order='bilinear')`` (which evaluates the WCS at every pixel
   and interpolates with :func:`scipy.ndimage.map_coordinates`).  The kernel is a small
-  numba loop (compiled on first use, cached on disk) because it must do what
+  C loop (``ztfimg/_kernel.c``, threads over rows) because it must do what
   ``map_coordinates`` does not: give a neighbour whose weight is (within :data:`SNAP`)
   zero no say, so that a masked pixel masks the same output pixels whatever the tiling;
 * ``'adaptive'``: :func:`reproject.reproject_adaptive` (anti-aliased, Gaussian kernel), and
@@ -33,7 +33,6 @@ that frame) is a copy, exact, and masks exactly the masked pixels.
 from __future__ import annotations
 
 import math
-import threading
 import warnings
 from dataclasses import dataclass
 
@@ -268,90 +267,17 @@ def _copy_shifted(section, fmap, tile):
     return out
 
 
-def _bilinear(section, x, y, x0, y0, ny, nx, snap, out):
-    """Bilinear interpolation at frame positions (x, y) from a section starting at (y0, x0).
-
-    Positions more than half a pixel outside the frame give NaN, positions in the outer
-    half pixel take the edge pixel (reproject's convention); a weight within ``snap`` of 0
-    is 0; a NaN neighbour with a non-zero weight makes the result NaN.
-    """
-    th, tw = x.shape
-    sh, sw = section.shape
-    for r in _prange(th):
-        for c in range(tw):
-            xx = x[r, c]
-            yy = y[r, c]
-            if not (xx >= -0.5 and xx <= nx - 0.5 and yy >= -0.5 and yy <= ny - 0.5):
-                out[r, c] = np.nan
-                continue
-            xx = min(max(xx, 0.0), nx - 1.0)
-            yy = min(max(yy, 0.0), ny - 1.0)
-            ix = int(math.floor(xx))
-            iy = int(math.floor(yy))
-            fx = xx - ix
-            fy = yy - iy
-            if fx < snap:
-                fx = 0.0
-            elif fx > 1.0 - snap:
-                ix += 1
-                fx = 0.0
-            if fy < snap:
-                fy = 0.0
-            elif fy > 1.0 - snap:
-                iy += 1
-                fy = 0.0
-            ix -= x0
-            iy -= y0
-            acc = 0.0
-            bad = False
-            for dy in range(2):
-                wy = 1.0 - fy if dy == 0 else fy
-                if wy == 0.0:
-                    continue
-                for dx in range(2):
-                    wx = 1.0 - fx if dx == 0 else fx
-                    if wx == 0.0:
-                        continue
-                    j = iy + dy
-                    i = ix + dx
-                    if j < 0 or j >= sh or i < 0 or i >= sw:
-                        bad = True
-                        continue
-                    v = section[j, i]
-                    if math.isnan(v):
-                        bad = True
-                    acc += wx * wy * v
-            out[r, c] = np.nan if bad else acc
-
-
-def _prange(n):  # replaced by numba.prange in the compiled kernel
-    return range(n)
-
-
-_compiled = {}
-_lock = threading.Lock()
-
-
-def _kernel():
-    """The compiled bilinear kernel (numba, compiled once, machine code cached on disk)."""
-    if "bilinear" not in _compiled:
-        with _lock:
-            if "bilinear" not in _compiled:
-                import numba
-                g = globals()
-                g["_prange"] = numba.prange
-                _compiled["bilinear"] = numba.njit(parallel=True, nogil=True,
-                                                   cache=True)(_bilinear)
-    return _compiled["bilinear"]
-
-
 def _interp(section, fmap, frame_shape):
+    """Bilinear interpolation at the map's frame positions (the compiled loop of
+    ``ztfimg/_kernel.c``: positions more than half a pixel outside the frame give NaN,
+    positions in the outer half pixel take the edge pixel, reproject's convention; a weight
+    within :data:`SNAP` of 0 is 0; a NaN neighbour with a non-zero weight gives NaN)."""
+    from .._ckernel import bilinear
     ny, nx = frame_shape
     y0, _, x0, _ = fmap.section
-    out = np.empty(fmap.x.shape, np.float32)
-    _kernel()(np.ascontiguousarray(section, dtype=np.float32), fmap.x, fmap.y, int(x0),
-              int(y0), int(ny), int(nx), SNAP, out)
-    return out
+    return bilinear(np.ascontiguousarray(section, dtype=np.float32),
+                    np.ascontiguousarray(fmap.x, dtype=np.float64),
+                    np.ascontiguousarray(fmap.y, dtype=np.float64), x0, y0, ny, nx, SNAP)
 
 
 def resample(section, fmap, frame, grid, tile, method="interp"):
