@@ -38,7 +38,6 @@ import time
 
 # the serial baseline is one core: the kernels single-threaded, as in the workers
 os.environ.setdefault("ZTFIMG_NUM_THREADS", "1")
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 

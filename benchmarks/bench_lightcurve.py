@@ -6,7 +6,7 @@ a temporary directory, or reused with ``--keep``) is measured at 1000 fixed sky 
 (3 apertures r = 2, 3, 5 px, 10-15 px annulus) by ``ztfimg.lightcurves.forced_photometry``
 through an ``ImageCollection``:
 
-* ``serial``: ``client=None`` in this process (one core: ``NUMBA_NUM_THREADS=1``);
+* ``serial``: ``client=None`` in this process (one core: ``ZTFIMG_NUM_THREADS=1``);
 * ``cluster``: an existing 2-worker ``ztfimg.collection.local_cluster`` (what
   ``client='processes'`` starts), warmed up: the steady state of a long run;
 * ``processes``: ``client='processes', n_workers=2``, the cluster's start-up included.
@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")    # the serial baseline is one core
+os.environ.setdefault("ZTFIMG_NUM_THREADS", "1")    # the serial baseline is one core
 
 import numpy as np  # noqa: E402
 

@@ -158,7 +158,7 @@ def run_case(args):
     if args.case.startswith("ccdproc"):
         import ccdproc  # noqa: F401
     if args.case.startswith("ztfimg"):
-        # numba and the compiled combine kernel (loaded from its cache): a fixed cost
+        # the compiled library (loaded once): a fixed cost
         from ztfimg.calibframes import combine_cube
         combine_cube(np.ones((2, 2, 2), np.float32))
     floor = status_mb()[1]
@@ -270,7 +270,7 @@ def report(rows, args):
         f"(`benchmarks/bench_stack.py`)", "",
         f"Simulated ZTF-like cut-outs (TPV WCS, masks), dithered by up to 15\", zero points "
         f"over 0.4 mag; each case in a fresh process; peak = `VmHWM`, floor = RSS after the "
-        f"imports (for ztfimg: numba and its compiled kernel included); ztfimg and ccdproc "
+        f"imports (for ztfimg: its compiled library included); ztfimg and ccdproc "
         f"with `mem_limit = {args.mem_limit / 1e6:.0f} MB` unless said. "
         f"'vs ztfimg median': median |difference| on the pixels all frames cover, in units "
         f"of the stack's sky noise ({noise:.2f} DN)." if noise else "", "",

@@ -78,7 +78,7 @@ def test_combine_in_row_blocks_from_files_is_memory_bounded(tmp_path):
         p = tmp_path / f"f{i:02d}.fits"
         fits.PrimaryHDU(f).writeto(p)
         paths.append(str(p))
-    cf.combine_cube(np.ones((2, 3, 3)))                    # numba loaded before tracing
+    cf.combine_cube(np.ones((2, 3, 3)))                    # library loaded before tracing
     tracemalloc.start()
     res = cf.combine(paths, "mean", mem_limit=1e6)
     _, peak = tracemalloc.get_traced_memory()

@@ -90,7 +90,7 @@ def fail_on(image, name):
 def environment_job(image):
     from ztfimg.overlap import default_threads
     return ({k: os.environ.get(k) for k in WORKER_ALLOCATOR},
-            os.environ.get("NUMBA_NUM_THREADS"), default_threads())
+            os.environ.get("ZTFIMG_NUM_THREADS"), default_threads())
 
 
 def photometry_env_job(image, ra, dec):

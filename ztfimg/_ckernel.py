@@ -61,6 +61,9 @@ def library():
             lib.ztf_bilinear.restype = None
             lib.ztf_bilinear.argtypes = [_P, _I64, _I64, _P, _P, _I64, _I64, _I64, _I64, _I64,
                                          _I64, _D, _P, _INT]
+            lib.ztf_combine.restype = _INT
+            lib.ztf_combine.argtypes = [_P, _INT, _I64, _I64, _P, _P, _I64, _INT, _D, _I64,
+                                        _P, _P, _P, _P, _P, _INT]
             lib.ztf_or_bits.restype = None
             lib.ztf_or_bits.argtypes = [_P, _INT, _INT, _P, _P, _I64, _P, _P, _P, _P, _I64,
                                         _P]
@@ -120,6 +123,37 @@ def bilinear(section, x, y, x0, y0, ny, nx, snap, n_threads=None):
                          x.shape[0], x.shape[1], int(x0), int(y0), int(ny), int(nx),
                          float(snap), ptr(out), nt)
     return out
+
+
+def combine(cube, weights, extra, median, sigma, maxiters, n_threads=None):
+    """Combine the columns of a C-contiguous (n, m) float32/float64 cube (``ztfimg.calibframes``).
+
+    ``weights``: float64 (n,); ``extra``: float64 (n, q); ``median``: bool; ``sigma``:
+    clipping threshold (0: none); ``maxiters``: int. Returns ``(out, var, count, wsum,
+    esum)``: float32 (m,), float32 (m,), int32 (m,), float32 (m,), float32 (q, m).
+
+    Raises
+    ------
+    MemoryError
+        A thread's work buffer could not be allocated.
+    """
+    lib = library()
+    n, m = cube.shape
+    nq = extra.shape[1]
+    out = np.empty(m, np.float32)
+    var = np.empty(m, np.float32)
+    count = np.empty(m, np.int32)
+    wsum = np.empty(m, np.float32)
+    esum = np.empty((nq, m), np.float32)
+    if m:
+        nt = default_threads() if n_threads is None else int(n_threads)
+        status = lib.ztf_combine(ptr(cube), int(cube.dtype == np.float32), n, m, ptr(weights),
+                                 ptr(extra), nq, int(bool(median)), float(sigma),
+                                 int(maxiters), ptr(out), ptr(var), ptr(count), ptr(wsum),
+                                 ptr(esum), nt)
+        if status != 0:
+            raise MemoryError("the combine kernel could not allocate its work buffers")
+    return out, var, count, wsum, esum
 
 
 def or_bits(bits, seg, det, xmin, xmax, ymin, ymax):

@@ -506,6 +506,193 @@ void ztf_bilinear(const float *section, int64_t sh, int64_t sw, const double *x,
     for (t = 1; t <= started; t++) pthread_join(tids[t], NULL);
 }
 
+/* 4. Pixel-by-pixel combination for ztfimg.calibframes (see its module docstring): for
+ * each of the m pixels of the (n, m) cube (float32 or float64; non-finite = missing), the
+ * median, or the weighted mean after iterative sigma clipping around the median (bounds
+ * only shrink, as astropy's sigma_clip), with the variance from the scatter, the count,
+ * the weight sum and sums of the per-frame `extra` (n, nq) over the values used. */
+static double select_kth(double *a, int64_t n, int64_t kth)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        const int64_t mid = (lo + hi) / 2;
+        double pivot, tmp;
+        int64_t i, j;
+        if (a[mid] < a[lo]) { tmp = a[mid]; a[mid] = a[lo]; a[lo] = tmp; }
+        if (a[hi] < a[lo]) { tmp = a[hi]; a[hi] = a[lo]; a[lo] = tmp; }
+        if (a[hi] < a[mid]) { tmp = a[hi]; a[hi] = a[mid]; a[mid] = tmp; }
+        pivot = a[mid];
+        i = lo;
+        j = hi;
+        while (i <= j) {
+            while (a[i] < pivot) i++;
+            while (a[j] > pivot) j--;
+            if (i <= j) {
+                tmp = a[i]; a[i] = a[j]; a[j] = tmp;
+                i++;
+                j--;
+            }
+        }
+        if (kth <= j) hi = j;
+        else if (kth >= i) lo = i;
+        else break;
+    }
+    return a[kth];
+}
+
+static double median_of(double *a, int64_t n)
+{
+    double low, high;
+    int64_t q;
+    if (n % 2 == 1) return select_kth(a, n, n / 2);
+    low = select_kth(a, n, n / 2 - 1);
+    high = a[n / 2];
+    for (q = n / 2 + 1; q < n; q++)
+        if (a[q] < high) high = a[q];
+    return 0.5 * (low + high);
+}
+
+typedef struct {
+    const void *cube;
+    int is_f32;
+    int64_t n, m, nq;
+    const double *weights, *extra;
+    int median;
+    double sigma;
+    int64_t maxiters;
+    float *out, *var, *wsum, *esum;
+    int32_t *count;
+    int64_t *next;
+    int failed;
+} combine_t;
+
+#define COMBINE_GRAIN 256
+
+static void *combine_pixels(void *arg)
+{
+    combine_t *c = (combine_t *)arg;
+    const int64_t n = c->n, m = c->m, nq = c->nq;
+    double *buf = (double *)malloc(sizeof(double) * (size_t)(3 * n + (nq > 0 ? nq : 1)));
+    int64_t *idx = (int64_t *)malloc(sizeof(int64_t) * (size_t)n);
+    double *vals, *ws, *work, *s_e;
+    int64_t j0, j, i, k, q, e, it;
+    if (!buf || !idx) {
+        free(buf); free(idx);
+        __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    vals = buf; ws = buf + n; work = buf + 2 * n; s_e = buf + 3 * n;
+    for (;;) {
+        j0 = __atomic_fetch_add(c->next, COMBINE_GRAIN, __ATOMIC_RELAXED);
+        if (j0 >= m) break;
+        for (j = j0; j < j0 + COMBINE_GRAIN && j < m; j++) {
+            double vmin = -INFINITY, vmax = INFINITY, s_w = 0.0, s_wv = 0.0, s_v = 0.0;
+            double s_d = 0.0, value, v_out;
+            int64_t nk;
+            k = 0;
+            for (i = 0; i < n; i++) {
+                const double v = c->is_f32 ? (double)((const float *)c->cube)[i * m + j]
+                                           : ((const double *)c->cube)[i * m + j];
+                if (isfinite(v)) {
+                    vals[k] = v;
+                    ws[k] = c->weights[i];
+                    idx[k] = i;
+                    k++;
+                }
+            }
+            if (k == 0) {
+                c->out[j] = NAN;
+                c->var[j] = NAN;
+                c->count[j] = 0;
+                c->wsum[j] = 0.0f;
+                for (e = 0; e < nq; e++) c->esum[e * m + j] = 0.0f;
+                continue;
+            }
+            nk = k;
+            if (!c->median && c->sigma > 0.0) {
+                for (it = 0; it < c->maxiters; it++) {
+                    int64_t cnt = 0;
+                    double mean = 0.0, ss = 0.0, sd, med;
+                    for (q = 0; q < k; q++) {
+                        const double v = vals[q];
+                        if (v >= vmin && v <= vmax) {
+                            work[cnt] = v;
+                            mean += v;
+                            cnt++;
+                        }
+                    }
+                    mean /= (double)cnt;
+                    for (q = 0; q < cnt; q++) ss += (work[q] - mean) * (work[q] - mean);
+                    sd = sqrt(ss / (double)cnt);
+                    med = median_of(work, cnt);
+                    if (med - c->sigma * sd > vmin) vmin = med - c->sigma * sd;
+                    if (med + c->sigma * sd < vmax) vmax = med + c->sigma * sd;
+                    nk = 0;
+                    for (q = 0; q < k; q++)
+                        if (vals[q] >= vmin && vals[q] <= vmax) nk++;
+                    if (nk == cnt) break;
+                }
+            }
+            for (e = 0; e < nq; e++) s_e[e] = 0.0;
+            for (q = 0; q < k; q++) {
+                const double v = vals[q];
+                if (v >= vmin && v <= vmax) {
+                    s_w += ws[q];
+                    s_wv += ws[q] * v;
+                    s_v += v;
+                    for (e = 0; e < nq; e++) s_e[e] += c->extra[idx[q] * nq + e];
+                }
+            }
+            if (c->median) {
+                double mean;
+                for (q = 0; q < k; q++) work[q] = vals[q];
+                value = median_of(work, k);
+                mean = s_v / (double)nk;
+                for (q = 0; q < k; q++) s_d += (vals[q] - mean) * (vals[q] - mean);
+                v_out = nk > 1 ? (M_PI / 2.0) * s_d / (double)(nk - 1) / (double)nk : NAN;
+            } else {
+                value = s_w > 0 ? s_wv / s_w : s_v / (double)nk;
+                for (q = 0; q < k; q++) {
+                    const double v = vals[q];
+                    if (v >= vmin && v <= vmax) s_d += ws[q] * (v - value) * (v - value);
+                }
+                v_out = (nk > 1 && s_w > 0) ? s_d / (double)(nk - 1) / s_w : NAN;
+            }
+            c->out[j] = (float)value;
+            c->var[j] = (float)v_out;
+            c->count[j] = (int32_t)nk;
+            c->wsum[j] = (float)s_w;
+            for (e = 0; e < nq; e++) c->esum[e * m + j] = (float)s_e[e];
+        }
+    }
+    free(buf); free(idx);
+    return NULL;
+}
+
+/* Returns 0, or -1 when a work buffer could not be allocated (the outputs are then
+ * incomplete: the caller raises). */
+int ztf_combine(const void *cube, int is_f32, int64_t n, int64_t m, const double *weights,
+                const double *extra, int64_t nq, int median, double sigma, int64_t maxiters,
+                float *out, float *var, int32_t *count, float *wsum, float *esum,
+                int n_threads)
+{
+    int64_t next = 0;
+    combine_t c = {cube, is_f32, n, m, nq, weights, extra, median, sigma, maxiters, out, var,
+                   wsum, esum, count, &next, 0};
+    pthread_t tids[64];
+    int t, started = 0;
+    if (n_threads > 64) n_threads = 64;
+    if (n_threads > (m + COMBINE_GRAIN - 1) / COMBINE_GRAIN)
+        n_threads = (int)((m + COMBINE_GRAIN - 1) / COMBINE_GRAIN);
+    for (t = 1; t < n_threads; t++) {
+        if (pthread_create(&tids[t], NULL, combine_pixels, &c) != 0) break;
+        started = t;
+    }
+    combine_pixels(&c);
+    for (t = 1; t <= started; t++) pthread_join(tids[t], NULL);
+    return c.failed ? -1 : 0;
+}
+
 /* A Python extension module only so that setuptools builds and installs it and importlib
  * finds it; the functions are called through ctypes. */
 static struct PyModuleDef kernel_module = {PyModuleDef_HEAD_INIT, "_kernel",

@@ -8,7 +8,7 @@ of rows, never whole).  The subpackage reads top to bottom as:
 * :mod:`ztfimg.calibframes.reader`: :class:`SectionReader`, rows and sections of an array
   or of a FITS image read on demand (also used by :mod:`ztfimg.stacking`);
 * :mod:`ztfimg.calibframes.combine`: the sigma-clipped mean / median kernel
-  (:func:`combine_cube`, numba) and :func:`combine` over many frames in row blocks;
+  (:func:`combine_cube`, a C loop) and :func:`combine` over many frames in row blocks;
 * :mod:`ztfimg.calibframes.raw`: :class:`RawLayout` (data section, overscan, orientation),
   :func:`overscan_level`, :func:`read_raw`, and :func:`ztf_raw_layout` (the ZTF raw layout
   as the earlier ztfimg package read it: unverified here, see its notes);

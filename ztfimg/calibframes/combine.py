@@ -20,14 +20,13 @@ equal weights; ``pi/2`` times that for the median).
 rows, so that only ``n_frames x block_rows x ncols`` values are in memory at a time, with
 per-frame offsets and scales applied on the fly (bias subtraction, flat normalisation).
 
-The kernel is compiled with numba on first use (machine code cached on disk, as
-:mod:`ztfimg.overlap` does); importing this module compiles nothing.
+The kernel is C (``ztfimg/_kernel.c``, built at install time with the aperture kernel;
+threads over pixels, each pixel's result in its own slot).
 """
 
 from __future__ import annotations
 
 import math
-import threading
 from collections import namedtuple
 
 import numpy as np
@@ -67,183 +66,7 @@ Examples
 
 
 # --------------------------------------------------------------------------- the kernel
-def _select(a, n, kth):
-    """The ``kth`` smallest of ``a[:n]`` (quickselect; reorders ``a[:n]``)."""
-    lo = 0
-    hi = n - 1
-    while hi > lo:
-        mid = (lo + hi) // 2
-        if a[mid] < a[lo]:
-            a[mid], a[lo] = a[lo], a[mid]
-        if a[hi] < a[lo]:
-            a[hi], a[lo] = a[lo], a[hi]
-        if a[hi] < a[mid]:
-            a[hi], a[mid] = a[mid], a[hi]
-        pivot = a[mid]
-        i = lo
-        j = hi
-        while i <= j:
-            while a[i] < pivot:
-                i += 1
-            while a[j] > pivot:
-                j -= 1
-            if i <= j:
-                a[i], a[j] = a[j], a[i]
-                i += 1
-                j -= 1
-        if kth <= j:
-            hi = j
-        elif kth >= i:
-            lo = i
-        else:
-            break
-    return a[kth]
-
-
-def _median(a, n):
-    """Median of ``a[:n]``, n >= 1 (reorders ``a[:n]``)."""
-    if n % 2 == 1:
-        return _select(a, n, n // 2)
-    low = _select(a, n, n // 2 - 1)
-    high = a[n // 2]
-    for q in range(n // 2 + 1, n):
-        if a[q] < high:
-            high = a[q]
-    return 0.5 * (low + high)
-
-
-def _pixels(cube, weights, extra, median, sigma, maxiters, out, var, count, wsum, esum,
-            j0, j1):
-    """Combine pixels ``j0:j1`` (one thread's share)."""
-    n = cube.shape[0]
-    nq = extra.shape[1]
-    vals = np.empty(n, np.float64)
-    ws = np.empty(n, np.float64)
-    idx = np.empty(n, np.int64)
-    work = np.empty(n, np.float64)
-    s_e = np.empty(nq, np.float64)
-    for j in range(j0, j1):
-        k = 0
-        for i in range(n):
-            v = cube[i, j]
-            if math.isfinite(v):
-                vals[k] = v
-                ws[k] = weights[i]
-                idx[k] = i
-                k += 1
-        if k == 0:
-            out[j] = np.nan
-            var[j] = np.nan
-            count[j] = 0
-            wsum[j] = 0.0
-            for e in range(nq):
-                esum[e, j] = 0.0
-            continue
-        # kept values: those within [vmin, vmax] (bounds only shrink, as in sigma_clip)
-        vmin = -np.inf
-        vmax = np.inf
-        nk = k
-        if not median and sigma > 0.0:
-            for _ in range(maxiters):
-                c = 0
-                mean = 0.0
-                for q in range(k):
-                    v = vals[q]
-                    if v >= vmin and v <= vmax:
-                        work[c] = v
-                        mean += v
-                        c += 1
-                mean /= c
-                ss = 0.0
-                for q in range(c):
-                    ss += (work[q] - mean) ** 2
-                std = math.sqrt(ss / c)
-                med = _median(work, c)
-                vmin = max(vmin, med - sigma * std)
-                vmax = min(vmax, med + sigma * std)
-                nk = 0
-                for q in range(k):
-                    v = vals[q]
-                    if v >= vmin and v <= vmax:
-                        nk += 1
-                if nk == c:
-                    break
-        s_w = 0.0
-        s_wv = 0.0
-        s_v = 0.0
-        s_e[:] = 0.0
-        for q in range(k):
-            v = vals[q]
-            if v >= vmin and v <= vmax:
-                s_w += ws[q]
-                s_wv += ws[q] * v
-                s_v += v
-                for e in range(nq):
-                    s_e[e] += extra[idx[q], e]
-        s_d = 0.0
-        if median:
-            for q in range(k):
-                work[q] = vals[q]
-            value = _median(work, k)
-            mean = s_v / nk
-            for q in range(k):
-                s_d += (vals[q] - mean) ** 2
-            v_out = (math.pi / 2.0) * s_d / (nk - 1) / nk if nk > 1 else np.nan
-        else:
-            value = s_wv / s_w if s_w > 0 else s_v / nk
-            for q in range(k):
-                v = vals[q]
-                if v >= vmin and v <= vmax:
-                    s_d += ws[q] * (v - value) ** 2
-            v_out = s_d / (nk - 1) / s_w if (nk > 1 and s_w > 0) else np.nan
-        out[j] = value
-        var[j] = v_out
-        count[j] = nk
-        wsum[j] = s_w
-        for e in range(nq):
-            esum[e, j] = s_e[e]
-
-
-def _prange(n):  # replaced by numba.prange in the compiled kernel
-    return range(n)
-
-
-def _kernel(cube, weights, extra, median, sigma, maxiters, out, var, count, wsum, esum,
-            nchunks):
-    m = cube.shape[1]
-    size = (m + nchunks - 1) // nchunks
-    for c in _prange(nchunks):
-        j0 = c * size
-        j1 = min(m, j0 + size)
-        if j0 < j1:
-            _pixels(cube, weights, extra, median, sigma, maxiters, out, var, count, wsum,
-                    esum, j0, j1)
-
-
-_compiled = {}
-_lock = threading.Lock()
-
-
-def _compiled_kernel():
-    """The numba-compiled kernel (compiled once per process, machine code cached on disk)."""
-    if "kernel" in _compiled:
-        return _compiled["kernel"]
-    with _lock:
-        if "kernel" not in _compiled:
-            try:
-                import numba
-            except ImportError:  # pragma: no cover - numba is a dependency
-                raise InvalidParameterError(
-                    "ztfimg.calibframes needs numba for its combine kernel; install it "
-                    "(`pip install numba`)") from None
-            opts = dict(nogil=True, cache=True)
-            g = globals()
-            for name in ("_select", "_median", "_pixels"):
-                g[name] = numba.njit(**opts)(g[name])
-            g["_prange"] = numba.prange
-            _compiled["numba"] = numba
-            _compiled["kernel"] = numba.njit(parallel=True, **opts)(_kernel)
-    return _compiled["kernel"]
+# The per-pixel loop is C (``ztfimg/_kernel.c``, ``ztf_combine``; threads over pixels).
 
 
 # ------------------------------------------------------------------------- validation
@@ -366,7 +189,7 @@ def combine_cube(cube, method="mean", *, sigma=3.0, maxiters=5, weights=None, ex
     flat = arr.reshape(n, -1)
     if flat.dtype not in (np.float32, np.float64):
         flat = flat.astype(np.float32)
-    flat = np.ascontiguousarray(flat)   # one compiled specialisation per dtype
+    flat = np.ascontiguousarray(flat)   # the kernel reads float32 or float64
     w = _per_frame(weights, n, "weights", 1.0)
     if np.any(w < 0):
         raise InvalidParameterError(f"weights must be >= 0; got {w}")
@@ -378,11 +201,10 @@ def combine_cube(cube, method="mean", *, sigma=3.0, maxiters=5, weights=None, ex
     wsum = np.empty(m, np.float32)
     esum = np.empty((e.shape[1], m), np.float32)
     if m:
-        kernel = _compiled_kernel()
-        nthreads = _compiled["numba"].get_num_threads()
-        nchunks = 1 if m < 4096 or nthreads == 1 else 4 * nthreads
-        kernel(flat, w, e, method == "median", sigma, maxiters, out, var, count, wsum, esum,
-               nchunks)
+        from .._ckernel import combine as _ccombine
+        out, var, count, wsum, esum = _ccombine(
+            flat, np.ascontiguousarray(w, dtype=np.float64),
+            np.ascontiguousarray(e, dtype=np.float64), method == "median", sigma, maxiters)
     esum = esum.reshape((e.shape[1],) + shape)
     return Combined(out.reshape(shape), var.reshape(shape), count.reshape(shape),
                     wsum.reshape(shape), esum[0] if one else esum)

@@ -290,9 +290,9 @@ WORKER_ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": 1 << 30, "MALLOC_TRIM_THRESHOLD_":
 def local_cluster(n_workers=None, **kwargs):
     """A ``distributed.LocalCluster`` set up for frame jobs, as ``client='processes'`` uses.
 
-    Single-threaded worker processes (sep holds the GIL; ztfimg's compiled kernels and
-    numba's single-threaded too, ``ZTFIMG_NUM_THREADS=1``, ``NUMBA_NUM_THREADS=1``, as
-    dask sets ``OMP_NUM_THREADS=1``), on loopback, the
+    Single-threaded worker processes (sep holds the GIL; ztfimg's compiled kernels
+    single-threaded too, ``ZTFIMG_NUM_THREADS=1``, as dask sets ``OMP_NUM_THREADS=1``), on
+    loopback, the
     scheduler's HTTP server on a free port, and :data:`WORKER_ALLOCATOR` in the workers'
     environment.  Keep one open to run many :meth:`ImageCollection.map` calls without
     starting workers each time.
@@ -326,7 +326,7 @@ def local_cluster(n_workers=None, **kwargs):
     n_workers = _count(n_workers, "n_workers") or (os.cpu_count() or 1)
     options = dict(n_workers=n_workers, threads_per_worker=1, processes=True,
                    host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                   env={"NUMBA_NUM_THREADS": "1", "ZTFIMG_NUM_THREADS": "1"})
+                   env={"ZTFIMG_NUM_THREADS": "1"})
     options.update(kwargs)
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
     environ.update(WORKER_ALLOCATOR)

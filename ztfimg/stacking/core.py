@@ -156,7 +156,7 @@ def _run_tiles(tiles, frames, grid, opts, client, progress, n_workers):
             from distributed import Client, LocalCluster
             own = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None,
-                               env={"ZTFIMG_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"})
+                               env={"ZTFIMG_NUM_THREADS": "1"})
             client = Client(own)
         try:
             from distributed import as_completed
