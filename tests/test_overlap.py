@@ -121,6 +121,13 @@ def test_without_the_kernel_a_clear_error(monkeypatch):
     from ztfimg import _ckernel
     monkeypatch.setattr(_ckernel, "HAVE_KERNEL", False)
     monkeypatch.setattr(_ckernel, "_LIB", {})
+    # imported from the source tree (as the suite is): the message says how to build it
+    with pytest.raises(InvalidParameterError, match=r"source tree .*pip install -e \."):
+        overlap.circle_sums(np.ones((5, 5), np.float32), [2.0], [2.0], 1.0)
+    # an installed package without the library (no compiler at install time)
+    real_exists = _ckernel.os.path.exists
+    monkeypatch.setattr(_ckernel.os.path, "exists",
+                        lambda p: False if p.endswith("_kernel.c") else real_exists(p))
     with pytest.raises(InvalidParameterError, match="compiled kernel was not built"):
         overlap.circle_sums(np.ones((5, 5), np.float32), [2.0], [2.0], 1.0)
 

@@ -45,6 +45,14 @@ def library():
     if lib is not None:
         return lib
     if not HAVE_KERNEL:
+        here = os.path.dirname(os.path.abspath(__file__))
+        if os.path.exists(os.path.join(here, "_kernel.c")):
+            # a source checkout imported directly (e.g. `python -m ztfimg` run from the
+            # repository after a plain `pip install .`): its kernel is built elsewhere
+            raise InvalidParameterError(
+                f"ztfimg is imported from its source tree ({here}), where the compiled "
+                "kernel has not been built: install it in place with `pip install -e .` "
+                "(from the repository), or run from another directory")
         raise InvalidParameterError(
             "ztfimg's compiled kernel was not built at install time (it needs a C "
             "compiler: reinstall with one, e.g. `pip install --force-reinstall ztfimg`), "
