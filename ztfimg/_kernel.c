@@ -180,7 +180,8 @@ typedef struct {
     int is_f32;
     int64_t ny, nx;
     const uint8_t *mask;
-    const double *var;
+    const void *var;
+    int var_kind; /* 1: float64 variance; 2, 3: float32, float64 rms (squared here) */
     const double *xs, *ys, *rin, *rout;
     int64_t n, m;
     const uint8_t *exact;
@@ -195,6 +196,16 @@ typedef struct {
  * core can take milliseconds on a VM) leaves its share to the others */
 #define GRAIN 16
 
+/* the variance of pixel p: a variance map as it is, an rms map squared (in float64) */
+static inline double var_at(const void *var, int kind, int64_t p)
+{
+    double r;
+    if (kind == 1) return ((const double *)var)[p];
+    r = kind == 2 ? (double)((const float *)var)[p] : ((const double *)var)[p];
+    return r * r;
+}
+#define VAR(job, kind, p) var_at((job)->var, (kind), (p))
+
 #define PIX(job, i, j) ((job)->is_f32 ? (double)((const float *)(job)->data)[(i) * (job)->nx + (j)] \
                                       : ((const double *)(job)->data)[(i) * (job)->nx + (j)])
 
@@ -207,6 +218,7 @@ static inline __attribute__((always_inline)) void one(const job_t *job, double c
     const int64_t ny = job->ny, nx = job->nx;
     const int64_t none_lo = nx + 2;
     const int has_mask = job->mask != NULL, has_var = job->var != NULL;
+    const int var_kind = job->var_kind;
     const double ro2 = ro * ro, ri2 = ri * ri;
     const double iro2 = ro2 > 0.0 ? 1.0 / ro2 : 0.0, iri2 = ri2 > 0.0 ? 1.0 / ri2 : 0.0;
     double s = 0.0, area = 0.0, marea = 0.0, vsum = 0.0;
@@ -276,7 +288,7 @@ static inline __attribute__((always_inline)) void one(const job_t *job, double c
                     val = PIX(job, i, jj);
                     if (val - val == 0.0 && !(has_mask && job->mask[i * nx + jj])) {
                         s += val;
-                        if (has_var) vsum += job->var[i * nx + jj];
+                        if (has_var) vsum += VAR(job, var_kind, i * nx + jj);
                     } else {
                         marea += 1.0;
                     }
@@ -294,7 +306,7 @@ static inline __attribute__((always_inline)) void one(const job_t *job, double c
                 marea += w;
             } else {
                 s += w * val;
-                if (has_var) vsum += w * job->var[i * nx + j];
+                if (has_var) vsum += w * VAR(job, var_kind, i * nx + j);
             }
             j++;
         }
@@ -359,13 +371,13 @@ HOT static void *run_chunk(void *arg)
  * result in its own slot: the numbers do not depend on the threads). mask and var may be
  * NULL. Returns 0, or -1 when a thread could not be started (the others did its share). */
 int ztf_aperture_sums(const void *data, int is_f32, int64_t ny, int64_t nx,
-                      const uint8_t *mask, const double *var, const double *xs,
+                      const uint8_t *mask, const void *var, int var_kind, const double *xs,
                       const double *ys, int64_t n, const double *rin, const double *rout,
                       int64_t m, const uint8_t *exact, const int64_t *order, double *out,
                       double *touch, int n_threads)
 {
     int64_t next = 0;
-    job_t job = {data, is_f32, ny, nx, mask, var, xs, ys, rin, rout, n, m, exact, order,
+    job_t job = {data, is_f32, ny, nx, mask, var, var_kind, xs, ys, rin, rout, n, m, exact, order,
                  out, touch, n, &next};
     pthread_t *tids;
     int t, started = 0;

@@ -324,12 +324,12 @@ def _sums_sep(prepared, xg, yg, badpos, radii, ann, var_map, subpix, sky_subpix,
     return circ, annres
 
 
-def _sums_kernel(prepared, xg, yg, badpos, radii, ann, var_map, subpix, sky_subpix, n_threads):
+def _sums_kernel(prepared, xg, yg, badpos, radii, ann, rms_map, subpix, sky_subpix, n_threads):
     """As :func:`_sums_sep`, through the compiled kernel of :mod:`ztfimg.overlap`."""
     method = "exact" if subpix == 0 else "center"
     ann_method = "exact" if sky_subpix == 0 else "center"
     res, ares = _overlap.aperture_sums(prepared.data, xg, yg, radii, annulus=ann,
-                                       mask=prepared.mask, var=var_map, method=method,
+                                       mask=prepared.mask, rms=rms_map, method=method,
                                        annulus_method=ann_method, n_threads=n_threads)
     annres = None
     if ares is not None:
@@ -469,10 +469,8 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         y.index if isinstance(y, pd.Series) else None)
     xs, ys, _ = as_positions(x, y)
 
-    var_map = None
     rms = as_rms(rms, arr.shape)
-    if rms is not None and not isinstance(rms, float):
-        var_map = np.square(rms, dtype=np.float64)
+    rms_map = rms if (rms is not None and not isinstance(rms, float)) else None
 
     n = len(xs)
     use_kernel = _use_kernel(engine, int(subpix), sky_subpix, n_threads)
@@ -487,10 +485,18 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
     subpix = int(subpix)
 
     subpix = int(subpix)
-    sums = _sums_kernel if use_kernel else _sums_sep
     want_mean = ann is not None and sky_estimator == "mean"
-    circ, annres = sums(prepared, xg, yg, badpos, radii, ann if want_mean else None,
-                        var_map, subpix, sky_subpix, n_threads)
+    # a variance map only where it is read as one: sep's route and the robust estimators;
+    # the kernel squares the rms map pixel by pixel
+    need_var = rms_map is not None and (not use_kernel or (ann is not None and not want_mean))
+    var_map = np.square(rms_map, dtype=np.float64) if need_var else None
+    if use_kernel:
+        circ, annres = _sums_kernel(prepared, xg, yg, badpos, radii,
+                                    ann if want_mean else None, rms_map, subpix, sky_subpix,
+                                    n_threads)
+    else:
+        circ, annres = _sums_sep(prepared, xg, yg, badpos, radii, ann if want_mean else None,
+                                 var_map, subpix, sky_subpix, n_threads)
 
     # ------------------------------------------------------------------ sky
     sky = np.zeros(n)
@@ -509,7 +515,7 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
                 # per-pixel scatter of the annulus (centre-in pixels)
                 _, sky_sigma, _ = _robust_sky(arr, bmask, xg, yg, rin, rout, "median",
                                               sigma, maxiters)
-            elif var_map is not None:
+            elif rms_map is not None:
                 with np.errstate(invalid="ignore", divide="ignore"):
                     sky_sigma = np.sqrt(v_ann / a_ann)
             factor = 1.0
@@ -519,7 +525,7 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
             npix_eff = npix_int.astype(np.float64)
             if rms is None:
                 sky_sigma = sstd
-            elif var_map is not None:
+            elif rms_map is not None:
                 v_ann, _, _ = _robust_sky(var_map, bmask, xg, yg, rin, rout, "median",
                                           sigma, maxiters)
                 sky_sigma = np.sqrt(v_ann)
@@ -558,7 +564,7 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         net = raw - sky * area
         if rms is None:
             noise = sky_sigma ** 2 * area if ann is not None else np.full(n, np.nan)
-        elif var_map is not None:
+        elif rms_map is not None:
             noise = var_sum
         else:
             noise = rms ** 2 * area

@@ -154,7 +154,7 @@ def _check_threads(n_threads):
         raise InvalidParameterError(f"n_threads must be an integer >= 1; got {n_threads!r}")
 
 
-def _prepare(data, x, y, mask, var, method, n_threads):
+def _prepare(data, x, y, mask, var, method, n_threads, rms=None):
     if method not in METHODS:
         raise InvalidParameterError(f"method must be one of {METHODS}; got {method!r}")
     _check_threads(n_threads)
@@ -168,13 +168,21 @@ def _prepare(data, x, y, mask, var, method, n_threads):
             raise ShapeMismatchError(f"mask has shape {m.shape}, data {arr.shape}")
         m = m.view(np.uint8) if m.dtype == np.bool_ else (m != 0).view(np.uint8)
         m = np.ascontiguousarray(m)
-    if var is None:
-        v = _NO_VAR
-    else:
-        v = np.ascontiguousarray(np.asarray(var, dtype=np.float64))
-        if v.shape != arr.shape:
-            raise ShapeMismatchError(f"var has shape {v.shape}, data {arr.shape}")
-    return arr, xs, ys, m, v
+    if var is not None and rms is not None:
+        raise InvalidParameterError("give var or rms, not both")
+    kind = 0
+    v = _NO_VAR
+    if var is not None:
+        v, kind = np.ascontiguousarray(np.asarray(var, dtype=np.float64)), 1
+    elif rms is not None:
+        # an rms map is squared pixel by pixel in the kernel (no full-frame variance map)
+        v = np.asarray(rms)
+        v = np.ascontiguousarray(v if v.dtype == np.float32 else v.astype(np.float64))
+        kind = 2 if v.dtype == np.float32 else 3
+    if kind and v.shape != arr.shape:
+        raise ShapeMismatchError(f"{'var' if kind == 1 else 'rms'} has shape {v.shape}, "
+                                 f"data {arr.shape}")
+    return arr, xs, ys, m, v, kind
 
 
 def _check_radii(rin, rout):
@@ -184,7 +192,7 @@ def _check_radii(rin, rout):
         raise InvalidParameterError("the inner radius of an annulus must be <= the outer one")
 
 
-def _execute(arr, xs, ys, rin, rout, m, v, has_mask, has_var, method, n_threads):
+def _execute(arr, xs, ys, rin, rout, m, v, has_mask, var_kind, method, n_threads):
     """Run the kernel on (m, n) radii; returns a list of m ApertureSums.
 
     ``method`` is one of METHODS for every aperture, or a sequence of m of them.
@@ -204,25 +212,26 @@ def _execute(arr, xs, ys, rin, rout, m, v, has_mask, has_var, method, n_threads)
         rout = np.ascontiguousarray(rout, dtype=np.float64)
         lib.ztf_aperture_sums(ptr(arr), int(arr.dtype == np.float32), arr.shape[0],
                               arr.shape[1], ptr(m) if has_mask else None,
-                              ptr(v) if has_var else None, ptr(xs), ptr(ys), n, ptr(rin),
+                              ptr(v) if var_kind else None, int(var_kind), ptr(xs), ptr(ys),
+                              n, ptr(rin),
                               ptr(rout), nap, ptr(exact), ptr(order), ptr(out), ptr(touch),
                               int(n_threads))
-    return [ApertureSums(out[0, q], out[1, q], out[2, q], out[3, q] if has_var else None)
+    return [ApertureSums(out[0, q], out[1, q], out[2, q], out[3, q] if var_kind else None)
             for q in range(nap)]
 
 
 def _run(data, x, y, rin, rout, mask, var, method, n_threads):
-    arr, xs, ys, m, v = _prepare(data, x, y, mask, var, method, n_threads)
+    arr, xs, ys, m, v, kind = _prepare(data, x, y, mask, var, method, n_threads)
     n = xs.size
     rin = _as_vector(rin, n, "rin")
     rout = _as_vector(rout, n, "radius" if not rin.any() else "rout")
     _check_radii(rin, rout)
     return _execute(arr, xs, ys, rin[None, :], rout[None, :], m, v, mask is not None,
-                    var is not None, method, n_threads)[0]
+                    kind, method, n_threads)[0]
 
 
 def aperture_sums(data, x, y, radii, annulus=None, mask=None, *, var=None, method="exact",
-                  annulus_method=None, n_threads=None):
+                  annulus_method=None, n_threads=None, rms=None):
     """Circles of several radii and an optional annulus at each position, in one pass.
 
     The same sums as :func:`circle_sums` for each radius and :func:`annulus_sums` for
@@ -244,6 +253,10 @@ def aperture_sums(data, x, y, radii, annulus=None, mask=None, *, var=None, metho
     annulus_method : {"exact", "center"}, optional
         Pixel weights of the annulus. Default None: ``method``. (A centre-sampled sky
         annulus around exact circles is still one pass.)
+    rms : numpy.ndarray, optional
+        A noise map (data units, shape of ``data``; float32 kept as it is) instead of
+        ``var``: ``var_sum`` is then the weighted sum of its squares, computed pixel by
+        pixel (no frame-sized variance map is made). Default None; not with ``var``.
 
     Returns
     -------
@@ -256,7 +269,7 @@ def aperture_sums(data, x, y, radii, annulus=None, mask=None, *, var=None, metho
     InvalidParameterError, ShapeMismatchError
         As :func:`circle_sums` and :func:`annulus_sums`.
     """
-    arr, xs, ys, m, v = _prepare(data, x, y, mask, var, method, n_threads)
+    arr, xs, ys, m, v, kind = _prepare(data, x, y, mask, var, method, n_threads, rms=rms)
     if annulus_method is None:
         annulus_method = method
     elif annulus_method not in METHODS:
@@ -279,7 +292,7 @@ def aperture_sums(data, x, y, radii, annulus=None, mask=None, *, var=None, metho
     rout = np.repeat(np.asarray(rout, dtype=np.float64)[:, None], n, axis=1)
     _check_radii(rin, rout)
     methods = [method] * rad.size + ([annulus_method] if annulus is not None else [])
-    res = _execute(arr, xs, ys, rin, rout, m, v, mask is not None, var is not None, methods,
+    res = _execute(arr, xs, ys, rin, rout, m, v, mask is not None, kind, methods,
                    n_threads)
     if annulus is None:
         return res, None
