@@ -294,3 +294,19 @@ def test_as_shape_is_the_one_image_shape_rule():
     with pytest.raises(InvalidParameterError, match="a grid shape must be"):
         as_grid((wcs, (10.5, 10)), [])
     assert as_grid((wcs, (10.0, 12)), []).shape == (10, 12)
+
+
+@pytest.mark.parametrize("bad, words", [(np.nan, "1 non-finite"), (np.inf, "1 non-finite"),
+                                        (-np.inf, "1 non-finite"), (-0.5, "negative")])
+def test_as_rms_map_checks_each_kind_of_bad_pixel(bad, words):
+    from ztfimg.validation import as_rms
+    for dtype in (np.float32, np.float64):
+        m = np.full((40, 30), 5.0, dtype)
+        assert as_rms(m, (40, 30)) is not None
+        m[17, 3] = bad
+        with pytest.raises(InvalidParameterError, match=words):
+            as_rms(m, (40, 30))
+    ints = np.full((4, 3), 2, np.int16)
+    ints[0, 0] = -1
+    with pytest.raises(InvalidParameterError, match="negative"):
+        as_rms(ints)

@@ -612,13 +612,17 @@ def as_rms(rms, shape=None, *, name="rms"):
         raise ShapeMismatchError(
             f"{name} map has shape {arr.shape} but data has shape {tuple(shape)}; they must "
             f"match")
-    if arr.dtype.kind == "f":
+    if arr.size == 0:
+        return arr
+    # two reductions and no temporaries (a NaN makes the minimum NaN, an inf the maximum
+    # inf); the pixels are counted only to word the error
+    lo = arr.min()
+    if arr.dtype.kind == "f" and not (np.isfinite(lo) and np.isfinite(arr.max())):
         nbad = int(np.count_nonzero(~np.isfinite(arr)))
-        if nbad:
-            raise InvalidParameterError(
-                f"the {name} map has {nbad} non-finite pixels; give them a finite value and "
-                f"exclude those pixels with the mask instead")
-    if arr.size and arr.min() < 0:
+        raise InvalidParameterError(
+            f"the {name} map has {nbad} non-finite pixels; give them a finite value and "
+            f"exclude those pixels with the mask instead")
+    if lo < 0:
         raise InvalidParameterError(
             f"the {name} map has negative pixels (min {float(arr.min())}); a noise is >= 0")
     return arr
