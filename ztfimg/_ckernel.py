@@ -63,7 +63,7 @@ def library():
             lib.ztf_aperture_sums.restype = _INT
             lib.ztf_aperture_sums.argtypes = [
                 _P, _INT, _I64, _I64, _P, _P, _INT, _P, _P, _I64, _P, _P, _I64, _P, _P, _P,
-                _P, _INT]
+                _INT]
             lib.ztf_pixel_overlap.restype = _D
             lib.ztf_pixel_overlap.argtypes = [_D, _D, _D, _D, _D]
             lib.ztf_bilinear.restype = None

@@ -187,7 +187,6 @@ typedef struct {
     const uint8_t *exact;
     const int64_t *order;
     double *out;
-    double *touch;
     int64_t stop;
     int64_t *next; /* shared: the next position (in `order`) no thread has taken yet */
 } job_t;
@@ -331,12 +330,34 @@ static inline __attribute__((always_inline)) double touch_rows(const job_t *job,
     return acc;
 }
 
+/* Run fn(arg) on the calling thread and on up to n_threads - 1 more, no more threads than
+ * `pieces` of work: every thread takes work from the job's shared counter until none is
+ * left, so a thread that starts late (or not at all) leaves its share to the others. The
+ * helpers start first, so that their start overlaps the calling thread's work. Returns 0,
+ * or -1 when a thread could not be started. */
+#define MAX_THREADS 256
+static int run_parallel(void *(*fn)(void *), void *arg, int n_threads, int64_t pieces)
+{
+    pthread_t tids[MAX_THREADS];
+    int t, started = 0;
+    if (n_threads > MAX_THREADS) n_threads = MAX_THREADS;
+    if (n_threads > pieces) n_threads = (int)pieces;
+    for (t = 1; t < n_threads; t++) {
+        if (pthread_create(&tids[t], NULL, fn, arg) != 0) break;
+        started = t;
+    }
+    fn(arg);
+    for (t = 1; t <= started; t++) pthread_join(tids[t], NULL);
+    return n_threads <= 1 || started == n_threads - 1 ? 0 : -1;
+}
+
 HOT static void *run_chunk(void *arg)
 {
     const job_t *job = (const job_t *)arg;
     const int64_t n = job->n, m = job->m;
     int64_t t, t0, t1, q, f;
     double res[4];
+    volatile double sink = 0.0; /* keeps the touch pass's loads */
     for (;;) {
         t0 = __atomic_fetch_add(job->next, GRAIN, __ATOMIC_RELAXED);
         if (t0 >= job->stop) break;
@@ -349,7 +370,7 @@ HOT static void *run_chunk(void *arg)
             for (q = 0; q < m; q++)
                 if (isfinite(job->rout[q * n + k]) && job->rout[q * n + k] > rmax)
                     rmax = job->rout[q * n + k];
-            job->touch[k] = ok ? touch_rows(job, cx, cy, rmax) : 0.0;
+            if (ok) sink += touch_rows(job, cx, cy, rmax);
             for (q = m - 1; q >= 0; q--) { /* the largest first: the others find the cache warm */
                 const double ri = job->rin[q * n + k], ro = job->rout[q * n + k];
                 if (!(ok && isfinite(ri) && isfinite(ro))) {
@@ -374,31 +395,12 @@ int ztf_aperture_sums(const void *data, int is_f32, int64_t ny, int64_t nx,
                       const uint8_t *mask, const void *var, int var_kind, const double *xs,
                       const double *ys, int64_t n, const double *rin, const double *rout,
                       int64_t m, const uint8_t *exact, const int64_t *order, double *out,
-                      double *touch, int n_threads)
+                      int n_threads)
 {
     int64_t next = 0;
-    job_t job = {data, is_f32, ny, nx, mask, var, var_kind, xs, ys, rin, rout, n, m, exact, order,
-                 out, touch, n, &next};
-    pthread_t *tids;
-    int t, started = 0;
-    if (n_threads < 1) n_threads = 1;
-    if (n_threads > (n + GRAIN - 1) / GRAIN) n_threads = (int)((n + GRAIN - 1) / GRAIN);
-    if (n_threads <= 1) {
-        run_chunk(&job);
-        return 0;
-    }
-    tids = (pthread_t *)malloc(sizeof(pthread_t) * (size_t)n_threads);
-    if (tids) {
-        /* the helpers first, so that their start overlaps the calling thread's work */
-        for (t = 1; t < n_threads; t++) {
-            if (pthread_create(&tids[t], NULL, run_chunk, &job) != 0) break;
-            started = t;
-        }
-    }
-    run_chunk(&job); /* the calling thread takes positions until none is left */
-    for (t = 1; t <= started; t++) pthread_join(tids[t], NULL);
-    free(tids);
-    return started == n_threads - 1 ? 0 : -1;
+    job_t job = {data, is_f32, ny, nx, mask, var, var_kind, xs, ys, rin, rout, n, m, exact,
+                 order, out, n, &next};
+    return run_parallel(run_chunk, &job, n_threads, (n + GRAIN - 1) / GRAIN);
 }
 
 /* One mask value as int64, as numpy's astype(int64) gives it (sign- or zero-extended). */
@@ -506,16 +508,7 @@ void ztf_bilinear(const float *section, int64_t sh, int64_t sw, const double *x,
 {
     int64_t next = 0;
     bilinear_t b = {section, sh, sw, x, y, th, tw, x0, y0, ny, nx, snap, out, &next};
-    pthread_t tids[64];
-    int t, started = 0;
-    if (n_threads > 64) n_threads = 64;
-    if (n_threads > (th + 7) / 8) n_threads = (int)((th + 7) / 8);
-    for (t = 1; t < n_threads; t++) {
-        if (pthread_create(&tids[t], NULL, bilinear_rows, &b) != 0) break;
-        started = t;
-    }
-    bilinear_rows(&b);
-    for (t = 1; t <= started; t++) pthread_join(tids[t], NULL);
+    run_parallel(bilinear_rows, &b, n_threads, (th + 7) / 8);
 }
 
 /* 4. Pixel-by-pixel combination for ztfimg.calibframes (see its module docstring): for
@@ -691,17 +684,7 @@ int ztf_combine(const void *cube, int is_f32, int64_t n, int64_t m, const double
     int64_t next = 0;
     combine_t c = {cube, is_f32, n, m, nq, weights, extra, median, sigma, maxiters, out, var,
                    wsum, esum, count, &next, 0};
-    pthread_t tids[64];
-    int t, started = 0;
-    if (n_threads > 64) n_threads = 64;
-    if (n_threads > (m + COMBINE_GRAIN - 1) / COMBINE_GRAIN)
-        n_threads = (int)((m + COMBINE_GRAIN - 1) / COMBINE_GRAIN);
-    for (t = 1; t < n_threads; t++) {
-        if (pthread_create(&tids[t], NULL, combine_pixels, &c) != 0) break;
-        started = t;
-    }
-    combine_pixels(&c);
-    for (t = 1; t <= started; t++) pthread_join(tids[t], NULL);
+    run_parallel(combine_pixels, &c, n_threads, (m + COMBINE_GRAIN - 1) / COMBINE_GRAIN);
     return c.failed ? -1 : 0;
 }
 

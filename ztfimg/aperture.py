@@ -483,8 +483,6 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
     xg = np.where(badpos, 0.0, xs)
     yg = np.where(badpos, 0.0, ys)
     subpix = int(subpix)
-
-    subpix = int(subpix)
     want_mean = ann is not None and sky_estimator == "mean"
     # a variance map only where it is read as one: sep's route and the robust estimators;
     # the kernel squares the rms map pixel by pixel

@@ -143,10 +143,6 @@ def _visit_order(xs, ys, shape, sort=True):
     return np.argsort(key, kind="stable").astype(np.int64)
 
 
-_NO_MASK = np.zeros((1, 1), dtype=np.uint8)
-_NO_VAR = np.zeros((1, 1), dtype=np.float64)
-
-
 def _check_threads(n_threads):
     """``n_threads``: None or an integer >= 1 (the one check, for aperture.py too)."""
     if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(
@@ -160,9 +156,8 @@ def _prepare(data, x, y, mask, var, method, n_threads, rms=None):
     _check_threads(n_threads)
     arr = _as_image(data)
     xs, ys = _positions(x, y)
-    if mask is None:
-        m = _NO_MASK
-    else:
+    m = None
+    if mask is not None:
         m = np.asarray(mask)
         if m.shape != arr.shape:
             raise ShapeMismatchError(f"mask has shape {m.shape}, data {arr.shape}")
@@ -171,7 +166,7 @@ def _prepare(data, x, y, mask, var, method, n_threads, rms=None):
     if var is not None and rms is not None:
         raise InvalidParameterError("give var or rms, not both")
     kind = 0
-    v = _NO_VAR
+    v = None
     if var is not None:
         v, kind = np.ascontiguousarray(np.asarray(var, dtype=np.float64)), 1
     elif rms is not None:
@@ -192,16 +187,16 @@ def _check_radii(rin, rout):
         raise InvalidParameterError("the inner radius of an annulus must be <= the outer one")
 
 
-def _execute(arr, xs, ys, rin, rout, m, v, has_mask, var_kind, method, n_threads):
+def _execute(arr, xs, ys, rin, rout, m, v, var_kind, method, n_threads):
     """Run the kernel on (m, n) radii; returns a list of m ApertureSums.
 
-    ``method`` is one of METHODS for every aperture, or a sequence of m of them.
+    ``m`` (the mask bytes) and ``v`` (variance or rms map, ``var_kind`` as in the C code)
+    may be None. ``method`` is one of METHODS for every aperture, or a sequence of m of them.
     """
     lib = library()
     nap, n = rin.shape
     out = np.empty((4, nap, n))
     if n:
-        touch = np.empty(n)
         if n_threads is None:
             # a few positions are done before a second thread would be started
             n_threads = 1 if n < PARALLEL_MIN else default_threads()
@@ -211,11 +206,9 @@ def _execute(arr, xs, ys, rin, rout, m, v, has_mask, var_kind, method, n_threads
         rin = np.ascontiguousarray(rin, dtype=np.float64)
         rout = np.ascontiguousarray(rout, dtype=np.float64)
         lib.ztf_aperture_sums(ptr(arr), int(arr.dtype == np.float32), arr.shape[0],
-                              arr.shape[1], ptr(m) if has_mask else None,
-                              ptr(v) if var_kind else None, int(var_kind), ptr(xs), ptr(ys),
-                              n, ptr(rin),
-                              ptr(rout), nap, ptr(exact), ptr(order), ptr(out), ptr(touch),
-                              int(n_threads))
+                              arr.shape[1], ptr(m), ptr(v), int(var_kind), ptr(xs),
+                              ptr(ys), n, ptr(rin), ptr(rout), nap, ptr(exact), ptr(order),
+                              ptr(out), int(n_threads))
     return [ApertureSums(out[0, q], out[1, q], out[2, q], out[3, q] if var_kind else None)
             for q in range(nap)]
 
@@ -226,8 +219,8 @@ def _run(data, x, y, rin, rout, mask, var, method, n_threads):
     rin = _as_vector(rin, n, "rin")
     rout = _as_vector(rout, n, "radius" if not rin.any() else "rout")
     _check_radii(rin, rout)
-    return _execute(arr, xs, ys, rin[None, :], rout[None, :], m, v, mask is not None,
-                    kind, method, n_threads)[0]
+    return _execute(arr, xs, ys, rin[None, :], rout[None, :], m, v, kind, method,
+                    n_threads)[0]
 
 
 def aperture_sums(data, x, y, radii, annulus=None, mask=None, *, var=None, method="exact",
@@ -292,7 +285,7 @@ def aperture_sums(data, x, y, radii, annulus=None, mask=None, *, var=None, metho
     rout = np.repeat(np.asarray(rout, dtype=np.float64)[:, None], n, axis=1)
     _check_radii(rin, rout)
     methods = [method] * rad.size + ([annulus_method] if annulus is not None else [])
-    res = _execute(arr, xs, ys, rin, rout, m, v, mask is not None, kind, methods,
+    res = _execute(arr, xs, ys, rin, rout, m, v, kind, methods,
                    n_threads)
     if annulus is None:
         return res, None

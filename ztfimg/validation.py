@@ -624,7 +624,7 @@ def as_rms(rms, shape=None, *, name="rms"):
             f"exclude those pixels with the mask instead")
     if lo < 0:
         raise InvalidParameterError(
-            f"the {name} map has negative pixels (min {float(arr.min())}); a noise is >= 0")
+            f"the {name} map has negative pixels (min {float(lo)}); a noise is >= 0")
     return arr
 
 

@@ -194,17 +194,10 @@ def combine_cube(cube, method="mean", *, sigma=3.0, maxiters=5, weights=None, ex
     if np.any(w < 0):
         raise InvalidParameterError(f"weights must be >= 0; got {w}")
     e, one = _per_frame_extra(extra, n)
-    m = flat.shape[1]
-    out = np.empty(m, np.float32)
-    var = np.empty(m, np.float32)
-    count = np.empty(m, np.int32)
-    wsum = np.empty(m, np.float32)
-    esum = np.empty((e.shape[1], m), np.float32)
-    if m:
-        from .._ckernel import combine as _ccombine
-        out, var, count, wsum, esum = _ccombine(
-            flat, np.ascontiguousarray(w, dtype=np.float64),
-            np.ascontiguousarray(e, dtype=np.float64), method == "median", sigma, maxiters)
+    from .._ckernel import combine as _ccombine
+    out, var, count, wsum, esum = _ccombine(
+        flat, np.ascontiguousarray(w, dtype=np.float64),
+        np.ascontiguousarray(e, dtype=np.float64), method == "median", sigma, maxiters)
     esum = esum.reshape((e.shape[1],) + shape)
     return Combined(out.reshape(shape), var.reshape(shape), count.reshape(shape),
                     wsum.reshape(shape), esum[0] if one else esum)
