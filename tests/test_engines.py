@@ -283,3 +283,36 @@ def test_an_rms_map_is_squared_in_the_kernel_not_into_a_frame_sized_map():
     # sep sums a float64 variance map with its float64 overlap, exact to ~1e-9 only (see
     # test_sep_float64_precision above)
     np.testing.assert_allclose(df["sumerr"], ref["sumerr"], rtol=1e-8)
+
+
+def test_helper_threads_spread_over_cpus_leave_caller_and_numbers_alone(monkeypatch):
+    # helpers are placed on the other CPUs of the caller's set; the caller's own affinity
+    # is never changed, a one-CPU set still works, and the bits do not depend on any of it
+    import os
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("CPU affinity is Linux-only")
+    rng = np.random.default_rng(5)
+    img = rng.normal(size=(300, 300)).astype(np.float32)
+    xs, ys = rng.uniform(10, 290, 2000), rng.uniform(10, 290, 2000)
+    before = os.sched_getaffinity(0)
+    spread = overlap.aperture_sums(img, xs, ys, 4.0, (8.0, 12.0), n_threads=4)
+    assert os.sched_getaffinity(0) == before
+    monkeypatch.setenv("ZTFIMG_SPREAD_THREADS", "0")
+    unplaced = overlap.aperture_sums(img, xs, ys, 4.0, (8.0, 12.0), n_threads=4)
+    monkeypatch.delenv("ZTFIMG_SPREAD_THREADS")
+    one_cpu = min(before)
+    try:
+        os.sched_setaffinity(0, {one_cpu})
+        pinned = overlap.aperture_sums(img, xs, ys, 4.0, (8.0, 12.0), n_threads=4)
+        assert os.sched_getaffinity(0) == {one_cpu}
+    finally:
+        os.sched_setaffinity(0, before)
+    single = overlap.aperture_sums(img, xs, ys, 4.0, (8.0, 12.0), n_threads=1)
+    def fields(res):
+        (circle,), annulus = res
+        return [circle.sum, circle.area, circle.masked_area, annulus.sum, annulus.area]
+
+    assert np.isfinite(fields(spread)[0]).all()
+    for other in (unplaced, pinned, single):
+        for a, b in zip(fields(spread), fields(other)):
+            np.testing.assert_array_equal(a, b)

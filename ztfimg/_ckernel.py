@@ -93,6 +93,12 @@ def default_threads():
     ``ZTFIMG_NUM_THREADS`` when set, else ``OMP_NUM_THREADS`` (which dask sets to 1 in its
     workers), else the cores this process may run on.
 
+    On Linux a call's helper threads each start on their own CPU of the calling thread's
+    affinity set, other than the caller's current one, for the length of the call (the
+    caller is never moved): left to itself the scheduler starts them beside their parent
+    and the threads of a short call take turns on one CPU. ``ZTFIMG_SPREAD_THREADS=0``
+    leaves their placement to the scheduler. The numbers do not depend on either setting.
+
     Raises
     ------
     InvalidParameterError
