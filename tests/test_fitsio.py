@@ -66,3 +66,39 @@ def test_truncated_file_is_an_error(tmp_path):
         fh.truncate(size - 2880 - 1000)
     with pytest.raises(FileFormatError, match="truncated"):
         read_fits(path)
+
+
+def test_header_then_pixels_reads_the_header_once(tmp_path, real_quadrant_paths):
+    # read_header + read_pixels give read_fits's numbers for plain, scaled, gzip-ed and
+    # tile-compressed files; the headers are the caller's own
+    from ztfimg.fitsio import ImageLayout, read_header, read_pixels
+    sci, msk = real_quadrant_paths
+    hdr, layout = read_header(sci)
+    assert isinstance(layout, ImageLayout) and layout.datloc is not None
+    data = read_pixels(layout, dtype=np.float32)
+    np.testing.assert_array_equal(data, read_fits(sci, dtype=np.float32)[0])
+    assert not data.flags.writeable and hdr["MAGZP"] == fits.getheader(sci)["MAGZP"]
+    hdr["MAGZP"] = -1.0                               # the next read is not affected
+    assert read_header(sci)[0]["MAGZP"] == fits.getheader(sci)["MAGZP"]
+    arr = np.arange(40 * 30, dtype=">i2").reshape(40, 30)
+    scaled = _write(tmp_path / "s.fits", arr, BZERO=32768, BSCALE=1)
+    fz = tmp_path / "c.fits.fz"
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(arr.astype(np.float32))]).writeto(fz)
+    for path in (scaled, fz):
+        _, lay = read_header(path)
+        assert lay.datloc is None                     # astropy reads these
+        np.testing.assert_array_equal(read_pixels(lay), read_fits(path)[0])
+
+
+def test_file_changed_after_its_header_is_read_from_scratch(tmp_path):
+    # a frame reads its pixels lazily: if the file was rewritten since the header was
+    # read (another data offset, other pixels), the pixels come from the new file
+    from ztfimg.fitsio import read_header, read_pixels
+    path = _write(tmp_path / "a.fits", np.zeros((20, 30), ">f4"))
+    _, layout = read_header(path)
+    _write(path, np.ones((20, 30), ">f4"), COMMENT1="x" * 60, **{f"K{i}": i for i in range(60)})
+    np.testing.assert_array_equal(read_pixels(layout), np.ones((20, 30)))
+    os.remove(path)
+    from ztfimg.errors import MissingFileError
+    with pytest.raises(MissingFileError):
+        read_pixels(layout)

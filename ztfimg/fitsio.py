@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import os
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 from astropy.io import fits
 
 from .errors import FileFormatError, InvalidParameterError, MissingFileError
 
-__all__ = ["read_fits", "check_fits_path", "readonly"]
+__all__ = ["read_fits", "read_header", "read_pixels", "ImageLayout", "check_fits_path",
+           "readonly"]
 
 
 def check_fits_path(path) -> str:
@@ -78,18 +80,18 @@ def _needs_astropy(hdu):
             or h.get("NAXIS", 0) != 2)
 
 
-def _read_direct(path, hdu, header, shape, target):
+def _read_direct(path, datloc, bitpix, shape, dtype):
     """Read a plain image's bytes straight into a native array of the file's type.
 
     The memory-mapped route converts a mapped big-endian array into a copy, so both are
     resident at once; this reads into one buffer and byte-swaps it in place. Only for HDUs
     that :func:`_needs_astropy` accepts; a short read (truncated file) is a FileFormatError.
     """
-    info = hdu.fileinfo()
-    filetype = np.dtype(_FITS_DTYPES[header["BITPIX"]])
+    filetype = np.dtype(_FITS_DTYPES[bitpix])
+    target = np.dtype(dtype) if dtype is not None else filetype
     out = np.empty(shape, dtype=filetype)
     with open(path, "rb") as fh:
-        fh.seek(info["datLoc"])
+        fh.seek(datloc)
         nread = fh.readinto(memoryview(out).cast("B"))
     if nread != out.nbytes:
         raise FileFormatError(f"{path!r} is truncated: {nread} of {out.nbytes} data bytes")
@@ -97,6 +99,168 @@ def _read_direct(path, hdu, header, shape, target):
     if out.dtype != target.newbyteorder("="):
         out = out.astype(target.newbyteorder("="))
     return out
+
+
+def _open(path, *, want_data, dtype=None):
+    """Open ``path`` once: (header, layout) or, with ``want_data``, (header, pixels)."""
+    try:
+        # the file object is ours: closed even when astropy fails inside fits.open
+        with open(path, "rb") as fileobj, warnings.catch_warnings():
+            warnings.simplefilter("error", category=fits.verify.VerifyWarning)
+            warnings.filterwarnings("error", message=".*truncated.*")
+            with fits.open(fileobj, memmap=True, lazy_load_hdus=True) as hdul:
+                index = 0
+                if hdul[0].header.get("NAXIS", 0) == 0 and len(hdul) > 1:
+                    index = 1
+                hdu = hdul[index]
+                # the parsed header is the caller's own: nothing else holds it once the
+                # file is closed (astropy edits it only when it scales data, below)
+                header = hdu.header
+                direct = not _needs_astropy(hdu)
+                if not want_data:
+                    info = hdu.fileinfo() or {}
+                    return header, ImageLayout(path, index, info.get("datLoc") if direct
+                                               else None, header.get("BITPIX"),
+                                               _shape(header), _signature(path))
+                shape = _shape(header)
+                if len(shape) != 2:
+                    raise FileFormatError(f"{path!r} has no 2-D image in its primary HDU "
+                                          f"(NAXIS={header.get('NAXIS', 0)})")
+                if not direct:
+                    header = header.copy()
+                    if any(k in header for k in ("BZERO", "BSCALE", "BLANK")):
+                        # astropy cannot scale a memory map: read this one into memory
+                        raw = fits.getdata(path, ext=index, memmap=False)
+                    else:
+                        raw = hdu.data
+                    if raw is None or raw.shape != shape:
+                        raise FileFormatError(f"{path!r}: data shape "
+                                              f"{None if raw is None else raw.shape} differs "
+                                              f"from header {shape}")
+                    target = np.dtype(dtype) if dtype is not None else raw.dtype
+                    data = np.array(raw, dtype=target.newbyteorder("="), copy=True)
+                else:
+                    data = _read_direct(path, hdu.fileinfo()["datLoc"], header["BITPIX"],
+                                        shape, dtype)
+    except (OSError, TypeError, ValueError, IndexError, fits.verify.VerifyError,
+            UserWarning) as exc:
+        if isinstance(exc, (MissingFileError, FileFormatError)):
+            raise
+        detail = str(exc).split(". If this is really a FITS file")[0]  # astropy's own API hint
+        raise FileFormatError(f"cannot read {path!r} as a FITS image (expected a FITS file; "
+                              f"it is truncated or not FITS): {detail}") from exc
+    return header, data
+
+
+def _shape(header):
+    naxis = header.get("NAXIS", 0)
+    return tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(naxis, 0, -1))
+
+
+def _signature(path):
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+class ImageLayout(NamedTuple):
+    """Where a FITS image's pixels are, as found when its header was read
+    (:func:`read_header`); :func:`read_pixels` reads them without parsing the header again.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    index : int
+        The HDU holding the image (0, or 1 for a tile-compressed ``.fits.fz``).
+    datloc : int or None
+        Byte offset of a plain image's data; None when astropy must read it (compressed,
+        scaled, gzip-ed, not 2-D).
+    bitpix : int
+        The header's BITPIX.
+    shape : tuple of int
+        (rows, columns) from the header.
+    signature : tuple of int
+        The file's size, modification time (ns) and inode when the header was read; a
+        file changed since is read from scratch.
+    """
+
+    path: str
+    index: int
+    datloc: int | None
+    bitpix: int
+    shape: tuple
+    signature: tuple
+
+
+def read_header(path):
+    """Read the image header of a FITS file once, and where its pixels are.
+
+    Parameters
+    ----------
+    path : str or path-like
+        FITS file (``.fits`` or ``.fits.fz``: the first image extension).
+
+    Returns
+    -------
+    header : astropy.io.fits.Header
+        The caller's own header (not shared with anything).
+    layout : ImageLayout
+        For :func:`read_pixels`.
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+    FileFormatError
+        If it is not FITS.
+    """
+    return _open(check_fits_path(path), want_data=False)
+
+
+def read_pixels(layout, *, dtype=None, readonly=True):
+    """Read the pixels of an image whose header :func:`read_header` has read.
+
+    A plain image is read straight from its data offset; a compressed or scaled one, or a
+    file changed since its header was read, goes through :func:`read_fits` (whose header
+    is then dropped).
+
+    Parameters
+    ----------
+    layout : ImageLayout
+        From :func:`read_header`.
+    dtype : numpy dtype, optional
+        Native-endian type to convert to once. Default: the file's type.
+    readonly : bool, default True
+        Return a read-only array.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    InvalidParameterError
+        ``layout`` is not an :class:`ImageLayout`.
+    MissingFileError, FileFormatError
+        As :func:`read_fits`.
+    """
+    if not isinstance(layout, ImageLayout):
+        raise InvalidParameterError(f"expected the ImageLayout that read_header(path) returns; "
+                                    f"got {type(layout).__name__} {layout!r:.60}")
+    path = check_fits_path(layout.path)
+    try:
+        unchanged = _signature(path) == tuple(layout.signature)
+    except OSError:
+        unchanged = False
+    if layout.datloc is None or not unchanged or len(layout.shape) != 2:
+        return read_fits(path, dtype=dtype, readonly=readonly)[0]
+    try:
+        data = _read_direct(path, layout.datloc, layout.bitpix, tuple(layout.shape), dtype)
+    except OSError as exc:
+        raise FileFormatError(f"cannot read the pixels of {path!r}: {exc}") from exc
+    if readonly:
+        data.flags.writeable = False
+    return data
 
 
 def read_fits(path, *, header_only=False, dtype=None, readonly=True):
@@ -129,47 +293,9 @@ def read_fits(path, *, header_only=False, dtype=None, readonly=True):
         If it is not FITS, holds no image, or is truncated.
     """
     path = check_fits_path(path)
-    try:
-        # the file object is ours: closed even when astropy fails inside fits.open
-        with open(path, "rb") as fileobj, warnings.catch_warnings():
-            warnings.simplefilter("error", category=fits.verify.VerifyWarning)
-            warnings.filterwarnings("error", message=".*truncated.*")
-            with fits.open(fileobj, memmap=True, lazy_load_hdus=True) as hdul:
-                index = 0
-                if hdul[0].header.get("NAXIS", 0) == 0 and len(hdul) > 1:
-                    index = 1
-                hdu = hdul[index]
-                header = hdu.header.copy()
-                if header_only:
-                    return None, header
-                naxis = header.get("NAXIS", 0)
-                shape = tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(naxis, 0, -1))
-                if naxis != 2:
-                    raise FileFormatError(f"{path!r} has no 2-D image in its primary HDU "
-                                          f"(NAXIS={naxis})")
-                if _needs_astropy(hdu):
-                    if any(k in header for k in ("BZERO", "BSCALE", "BLANK")):
-                        # astropy cannot scale a memory map: read this one into memory
-                        raw = fits.getdata(path, ext=index, memmap=False)
-                    else:
-                        raw = hdu.data
-                    if raw is None or raw.shape != shape:
-                        raise FileFormatError(f"{path!r}: data shape "
-                                              f"{None if raw is None else raw.shape} differs "
-                                              f"from header {shape}")
-                    target = np.dtype(dtype) if dtype is not None else raw.dtype
-                    data = np.array(raw, dtype=target.newbyteorder("="), copy=True)
-                else:
-                    filetype = np.dtype(_FITS_DTYPES[header["BITPIX"]])
-                    target = np.dtype(dtype) if dtype is not None else filetype
-                    data = _read_direct(path, hdu, header, shape, target)
-    except (OSError, TypeError, ValueError, IndexError, fits.verify.VerifyError,
-            UserWarning) as exc:
-        if isinstance(exc, (MissingFileError, FileFormatError)):
-            raise
-        detail = str(exc).split(". If this is really a FITS file")[0]  # astropy's own API hint
-        raise FileFormatError(f"cannot read {path!r} as a FITS image (expected a FITS file; "
-                              f"it is truncated or not FITS): {detail}") from exc
+    header, data = _open(path, want_data=not header_only, dtype=dtype)
+    if header_only:
+        return None, header
     if readonly:
         data.flags.writeable = False
     return data, header

@@ -28,7 +28,7 @@ from .. import filenames as _filenames
 from .. import photometry as _phot
 from ..errors import (FileFormatError, HeaderKeywordError, InvalidParameterError,
                       ShapeMismatchError)
-from ..fitsio import check_fits_path, read_fits, readonly
+from ..fitsio import check_fits_path, read_header, read_pixels, readonly
 from ..products import ProductStore, content_key
 from ..validation import as_bool, as_choice, as_number, as_positions, as_sky
 from .header import HeaderAccess
@@ -106,7 +106,7 @@ class ZTFImage(HeaderAccess, Measurements):
         if self._imagefile is not None:
             if data is not None:
                 raise InvalidParameterError("give either an image file or a data array, not both")
-            _, hdr = read_fits(self._imagefile, header_only=True)
+            hdr, self._imagelayout = read_header(self._imagefile)
             _refuse_mask_as_image(self._imagefile, hdr)
             self._header = hdr if header is None else fits.Header(header)
             self._data = None
@@ -120,8 +120,9 @@ class ZTFImage(HeaderAccess, Measurements):
         self._mask = None
         self._maskheader = None
         if self._maskfile is not None:
-            _, mhdr = read_fits(self._maskfile, header_only=True)
+            mhdr, self._masklayout = read_header(self._maskfile)
             _refuse_image_as_mask(self._maskfile, mhdr)
+            self._maskfileheader = mhdr
         if mask is not None:
             if self._maskfile is not None:
                 raise InvalidParameterError("give either a mask file or a mask array, not both")
@@ -212,7 +213,7 @@ class ZTFImage(HeaderAccess, Measurements):
         # the private, writable owner of the pixels: handed to sep, which insists on
         # writable buffers although it never writes. Never returned to callers.
         if self._data is None:
-            self._data, _ = read_fits(self._imagefile, dtype=np.float32, readonly=False)
+            self._data = read_pixels(self._imagelayout, dtype=np.float32, readonly=False)
         return self._data
 
     @property
@@ -222,7 +223,8 @@ class ZTFImage(HeaderAccess, Measurements):
 
     def _mask_array(self):
         if self._mask is None and self._maskfile is not None:
-            mask, self._maskheader = read_fits(self._maskfile, dtype=np.int16, readonly=False)
+            mask = read_pixels(self._masklayout, dtype=np.int16, readonly=False)
+            self._maskheader = self._maskfileheader
             _bitmask.check_legend(self._maskheader)
             if mask.shape != self.shape:
                 raise ShapeMismatchError(f"mask {self._maskfile!r} has shape {mask.shape}, "
