@@ -593,9 +593,13 @@ def nearest_other(ra, dec, radius):
         lone = lone[size == 1]
     if len(first) < 2 or len(lone) == 0:
         return crowded, ok
+    # every pair of distinct positions within the (slightly enlarged) chord, each once:
+    # fewer than the two nearest of every position, and the exact test is on the angle
     xyz = _unit_vectors(ra[first], dec[first])
-    d, j = _tree(xyz).query(xyz[lone], k=2, distance_upper_bound=_search_chord(radius))
-    near = np.isfinite(d[:, 1])  # another position within the search chord
-    g, h = first[lone[near]], first[j[near, 1]]
-    crowded[pos[g]] = _separation_arcsec(ra[g], dec[g], ra[h], dec[h]) <= radius
+    pairs = _tree(xyz).query_pairs(_search_chord(radius), output_type="ndarray")
+    if len(pairs):
+        g, h = first[pairs[:, 0]], first[pairs[:, 1]]
+        close = _separation_arcsec(ra[g], dec[g], ra[h], dec[h]) <= radius
+        crowded[pos[g[close]]] = True
+        crowded[pos[h[close]]] = True
     return crowded, ok
