@@ -277,3 +277,41 @@ def test_mask_neighbourhood_dilation_equals_a_maximum_filter():
     b = _MaskNeighbourhood(mask).blocks
     ref = np.pad(mask, ((0, 12), (0, 6))).reshape(7, 16, 6, 16).any(axis=(1, 3))
     np.testing.assert_array_equal(b, ref)
+
+
+def test_prepared_image_checks_its_noise_map_once_and_gives_the_same_numbers():
+    # a PreparedImage made with rms= keeps the checked map; passing it back skips the
+    # full-map check and gives the bits of an unprepared call with the same map
+    from ztfimg.aperture import PreparedImage, prepare_image
+    from ztfimg.errors import InvalidParameterError, ShapeMismatchError
+    rng = np.random.default_rng(8)
+    img = rng.normal(0.0, 3.0, (160, 170))
+    mask = np.zeros(img.shape, bool)
+    mask[40:44, 50:60] = True
+    noise = rng.uniform(2.5, 3.5, img.shape).astype(np.float32)
+    xs, ys = rng.uniform(5, 165, 40), rng.uniform(5, 155, 40)
+    plain = aperture_photometry(img, xs, ys, [3.0, 5.0], bkgann=(8.0, 12.0), rms=noise,
+                                mask=mask, gain=6.0)
+    prep = prepare_image(img, mask, rms=noise)
+    assert isinstance(prep, PreparedImage) and not prep.rms.flags.writeable
+    again = aperture_photometry(prep, xs, ys, [3.0, 5.0], bkgann=(8.0, 12.0), rms=prep.rms,
+                                gain=6.0)
+    pd.testing.assert_frame_equal(plain, again)
+    assert np.isfinite(again["sumerr_1"]).all()
+    # a prepared image gains a map without losing what it holds
+    bare = prepare_image(img, mask)
+    assert bare.rms is None and prepare_image(bare) is bare
+    with_map = prepare_image(bare, rms=noise)
+    assert with_map.data is bare.data and with_map.mask is bare.mask
+    # the check still happens once, at preparation
+    bad = noise.copy()
+    bad[3, 4] = np.nan
+    with pytest.raises(InvalidParameterError, match="non-finite"):
+        prepare_image(img, rms=bad)
+    with pytest.raises(ShapeMismatchError):
+        prepare_image(img, rms=noise[:-1])
+    with pytest.raises(InvalidParameterError, match="map"):
+        prepare_image(img, rms=3.0)
+    # another map than the prepared one is checked on the call
+    with pytest.raises(InvalidParameterError, match="non-finite"):
+        aperture_photometry(prep, xs, ys, 3.0, rms=bad)

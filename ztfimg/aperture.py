@@ -1,4 +1,5 @@
-"""Circular aperture photometry, curves of growth and ZTF aperture corrections.
+"""Circular aperture photometry and curves of growth (the ZTF aperture corrections are in
+:mod:`ztfimg.apcor`, re-exported here).
 
 :func:`aperture_photometry` sums an image in circles with exact pixel overlap
 (``sep.sum_circle``, ``subpix=0``) and optionally subtracts a local sky measured in an
@@ -39,10 +40,11 @@ import pandas as pd
 import sep
 
 from .background import _bool_mask, _finite_inputs, _native_float
-from .errors import HeaderKeywordError, InvalidParameterError, ZTFImgWarning
+from .errors import InvalidParameterError, ZTFImgWarning
 from .flags import ApertureFlag
 from . import overlap as _overlap
 from .stamps import cut_stamps
+from .apcor import apcor_table_from_header, aperture_correction, apply_aperture_correction
 from .validation import as_annulus, as_choice, as_gain, as_positions, as_radii, as_rms
 
 __all__ = [
@@ -144,7 +146,11 @@ class PreparedImage:
     Build it with :func:`prepare_image` and pass it as ``data`` to
     :func:`aperture_photometry` (and :func:`curve_of_growth`): the non-finite scan, the
     zeroing of masked pixels, the mask's block map and its byte view are then not redone
-    on every call (a frame object keeps one per pixel selection).
+    on every call (a frame object keeps one per pixel selection). A noise map checked here
+    is not checked again when it is passed back as ``rms=prepared.rms``.
+
+    Like the arrays it holds (not copied unless the input needed one), it assumes that
+    its inputs are not modified afterwards.
 
     Attributes
     ----------
@@ -152,13 +158,16 @@ class PreparedImage:
         Native float, finite, masked pixels 0 (a copy only when the input needed one).
     mask : numpy.ndarray of bool or None
         Pixels left out (the input mask plus non-finite pixels), None when nothing is.
+    rms : numpy.ndarray or None
+        The checked noise map (read-only view), None when none was given.
     shape : tuple of int
     """
 
-    def __init__(self, data, mask):
+    def __init__(self, data, mask, rms=None):
         self.data = data
         self.mask = mask
         self.shape = data.shape
+        self.rms = rms
         self._maskf = None if mask is None else mask.view(np.uint8)
         self._neighbourhood = None
 
@@ -171,18 +180,23 @@ class PreparedImage:
 
     def __repr__(self):
         nmask = 0 if self.mask is None else int(np.count_nonzero(self.mask))
-        return f"<PreparedImage {self.shape[1]}x{self.shape[0]}, {nmask} masked pixels>"
+        noise = "" if self.rms is None else ", with a noise map"
+        return f"<PreparedImage {self.shape[1]}x{self.shape[0]}, {nmask} masked pixels{noise}>"
 
 
-def prepare_image(data, mask=None):
+def prepare_image(data, mask=None, *, rms=None):
     """Check and prepare an image once for many :func:`aperture_photometry` calls.
 
     Parameters
     ----------
-    data : numpy.ndarray
-        2-D image (never modified).
+    data : numpy.ndarray or PreparedImage
+        2-D image (never modified). A :class:`PreparedImage` is returned as it is, or with
+        ``rms`` added.
     mask : numpy.ndarray, optional
         Pixels to leave out (bool, or integer non-zero = masked), same shape.
+    rms : numpy.ndarray, optional
+        A noise map (1 sigma per pixel, data units; finite, >= 0, the data's shape) checked
+        once and kept as ``rms``: pass ``rms=prepared.rms`` to the calls. Default None.
 
     Returns
     -------
@@ -191,12 +205,33 @@ def prepare_image(data, mask=None):
     Raises
     ------
     ShapeMismatchError, InvalidParameterError
-        As :func:`aperture_photometry`.
+        As :func:`aperture_photometry`; ``rms`` a number (give numbers to the calls).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.random.default_rng(0).normal(0.0, 2.0, (200, 200))
+    >>> prep = prepare_image(img, rms=np.full((200, 200), 2.0))
+    >>> phot = aperture_photometry(prep, [50.0, 120.0], [60.0, 80.0], 4.0, rms=prep.rms)
+    >>> bool(np.isfinite(phot["sumerr"]).all())
+    True
     """
+    checked = None
+    if rms is not None:
+        if np.ndim(rms) == 0:
+            raise InvalidParameterError("prepare_image keeps a noise *map*; give a number "
+                                        f"as rms= to the calls instead (got {rms!r})")
+        shape = data.shape if isinstance(data, PreparedImage) else np.shape(data)
+        checked = np.asarray(as_rms(rms, shape)).view()
+        checked.flags.writeable = False
     if isinstance(data, PreparedImage):
         if mask is not None:
             raise InvalidParameterError("a PreparedImage carries its mask; pass mask=None")
-        return data
+        if checked is None:
+            return data
+        out = PreparedImage(data.data, data.mask, checked)
+        out._neighbourhood = data._neighbourhood
+        return out
     arr = _native_float(data)
     bmask = _bool_mask(mask, arr.shape)
     arr, bmask = _finite_inputs(arr, bmask)
@@ -206,7 +241,7 @@ def prepare_image(data, mask=None):
         elif np.any(arr[bmask] != 0):
             # masked pixels are left out by summing zeros there (sep would rescale sums)
             arr = np.where(bmask, arr.dtype.type(0), arr)
-    return PreparedImage(arr, bmask)
+    return PreparedImage(arr, bmask, checked)
 
 
 def _annulus_pixels(arr, bmask, xs, ys, rin, rout):
@@ -469,7 +504,10 @@ def aperture_photometry(data, x, y, radius, *, rms=None, gain=None, mask=None, b
         y.index if isinstance(y, pd.Series) else None)
     xs, ys, _ = as_positions(x, y)
 
-    rms = as_rms(rms, arr.shape)
+    if rms is not None and prepared.rms is not None and rms is prepared.rms:
+        pass                               # the map prepare_image checked
+    else:
+        rms = as_rms(rms, arr.shape)
     rms_map = rms if (rms is not None and not isinstance(rms, float)) else None
 
     n = len(xs)
@@ -666,127 +704,3 @@ def curve_of_growth(data, x, y, radii, *, mask=None, bkgann=None, sky_estimator=
                        "nstars": np.full(len(radii), nstars)})
     df.attrs["norm_radius"] = norm_radius
     return df
-
-
-def apcor_table_from_header(header):
-    """ZTF aperture corrections from a science header.
-
-    Parameters
-    ----------
-    header : astropy.io.fits.Header or mapping
-        Needs ``FIXAPERS`` (aperture **diameters**, pixels, e.g. ``'2,3,4,6,10,14'``) and
-        ``APCOR1..n``, ``APCORUN1..n``.
-
-    Returns
-    -------
-    dict
-        ``{diameter_px: (apcor, apcorunc)}`` in magnitudes, where
-        ``apcor = m_PSF - m_aperture``.
-
-    Raises
-    ------
-    HeaderKeywordError
-        A keyword is missing or unreadable.
-    """
-    if not (hasattr(header, "__getitem__") and hasattr(header, "__contains__")) or isinstance(
-            header, (str, bytes, np.ndarray)):
-        raise InvalidParameterError(f"apcor_table_from_header needs a FITS header (or a mapping "
-                                    f"of keywords); got {type(header).__name__}")
-    try:
-        diam = [float(v) for v in str(header["FIXAPERS"]).split(",")]
-    except KeyError:
-        raise HeaderKeywordError("header has no FIXAPERS keyword (aperture diameters); "
-                                 "cannot build the aperture-correction table") from None
-    except ValueError:
-        raise HeaderKeywordError(
-            f"FIXAPERS={header['FIXAPERS']!r} is not a comma-separated list of numbers") from None
-    table = {}
-    for i, d in enumerate(diam, start=1):
-        try:
-            table[d] = (float(header[f"APCOR{i}"]), float(header[f"APCORUN{i}"]))
-        except KeyError as exc:
-            raise HeaderKeywordError(f"header lacks {exc.args[0]} (aperture correction "
-                                     f"for diameter {d:g} px)") from None
-    return table
-
-
-def aperture_correction(radius, apcor):
-    """Look up the ZTF aperture correction for an aperture radius.
-
-    Parameters
-    ----------
-    radius : float
-        Aperture radius, pixels (the table is keyed by diameter = 2 * radius).
-    apcor : dict
-        ``{diameter_px: (apcor, apcorunc)}``, e.g. from :func:`apcor_table_from_header`.
-
-    Returns
-    -------
-    (float, float)
-        ``(apcor, apcorunc)`` in magnitudes.
-
-    Raises
-    ------
-    InvalidParameterError
-        No entry for that diameter (use :func:`curve_of_growth` for other radii).
-    """
-    if (isinstance(radius, (bool, np.bool_)) or not isinstance(radius, (int, float, np.number))
-            or not np.isfinite(radius) or radius <= 0):
-        raise InvalidParameterError(f"radius must be a positive number of pixels; got {radius!r}")
-    if not hasattr(apcor, "items"):
-        raise InvalidParameterError(f"apcor must be a dict {{diameter_px: (apcor, apcorunc)}} "
-                                    f"(apcor_table_from_header); got {type(apcor).__name__}")
-    d = 2.0 * float(radius)
-    for key, val in apcor.items():
-        if abs(float(key) - d) < 1e-6:
-            return float(val[0]), float(val[1])
-    raise InvalidParameterError(
-        f"no aperture correction for radius {radius} px (diameter {d:g}); available "
-        f"diameters: {sorted(float(k) for k in apcor)}. Use curve_of_growth for other radii.")
-
-
-def apply_aperture_correction(value, error=None, *, radius, apcor, kind="flux"):
-    """Correct aperture fluxes or magnitudes to total (PSF-scale) values.
-
-    ``m_total = m_aperture + apcor``, i.e. ``flux_total = flux * 10**(-0.4 * apcor)``;
-    the table uncertainty is added in quadrature (ZTF.md section 5).
-
-    Parameters
-    ----------
-    value : float or array_like
-        Aperture fluxes (data units) or magnitudes.
-    error : float or array_like, optional
-        Their errors (same units). Default None.
-    radius : float
-        Aperture radius, pixels.
-    apcor : dict
-        ``{diameter_px: (apcor, apcorunc)}`` (:func:`apcor_table_from_header`).
-    kind : {"flux", "mag"}, optional
-        What ``value`` is. Default "flux".
-
-    Returns
-    -------
-    (numpy.ndarray or float, numpy.ndarray or float or None)
-        Corrected values and errors (None if ``error`` is None).
-
-    Raises
-    ------
-    InvalidParameterError
-        Unknown ``kind`` or no correction for ``radius``.
-    """
-    if kind not in ("flux", "mag"):
-        raise InvalidParameterError(f"kind must be 'flux' or 'mag'; got {kind!r}")
-    corr, unc = aperture_correction(radius, apcor)
-    scalar = np.ndim(value) == 0
-    v = np.asarray(value, dtype=np.float64)
-    e = None if error is None else np.asarray(error, dtype=np.float64)
-    if kind == "mag":
-        out = v + corr
-        oerr = None if e is None else np.hypot(e, unc)
-    else:
-        fac = 10.0 ** (-0.4 * corr)
-        out = v * fac
-        oerr = None if e is None else np.hypot(e * fac, out * 0.4 * np.log(10.0) * unc)
-    if scalar:
-        return float(out), (None if oerr is None else float(oerr))
-    return out, oerr
