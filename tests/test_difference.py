@@ -167,6 +167,22 @@ def test_zero_point_from_the_difference_header_else_the_science_header(series, f
     assert fallback.magzp == pytest.approx(ep.truth["magzp"][0])
     counts = 10 ** (-0.4 * (20.0 - img.zpdiff))
     assert img.counts_to_mag(counts)[0] == pytest.approx(20.0)
+    # MAGZPUNC in neither header: None, as for a science frame (not a made-up 0.0); the
+    # forced table says NaN and the fluxes are unchanged
+    nounc = ep.header.copy()
+    del nounc["MAGZPUNC"]
+    scihdr = sci.header
+    del scihdr["MAGZPUNC"]
+    sci_nounc = ScienceImage.from_arrays(sci.data, scihdr, sci.mask)
+    d = DifferenceImage.from_arrays(ep.difference, nounc, ep.science.mask, psf=ep.psf,
+                                    science=sci_nounc)
+    assert d.magzpunc is None and d.zpdiffunc is None and sci_nounc.magzpunc is None
+    full = DifferenceImage.from_arrays(ep.difference, ep.header, ep.science.mask, psf=ep.psf,
+                                       science=sci)
+    a = d.forced_psf_photometry([60.0, 90.0], [70.0, 40.0])
+    b = full.forced_psf_photometry([60.0, 90.0], [70.0, 40.0])
+    assert a["zpdiffunc"].isna().all() and np.isfinite(b["zpdiffunc"]).all()
+    np.testing.assert_array_equal(a["forcediffimflux"], b["forcediffimflux"])
 
 
 # ------------------------------------------------------------------ photometry

@@ -179,7 +179,8 @@ class DifferenceImage(ZTFImage):
 
     magzp = _DiffKeyword("MAGZP", unit="mag", doc="Zero point of the difference image (the "
                          "science MAGZP: zpdiff)")
-    magzpunc = _DiffKeyword("MAGZPUNC", default=0.0, unit="mag", doc="Zero-point uncertainty")
+    magzpunc = _DiffKeyword("MAGZPUNC", default=None, unit="mag", doc="Zero-point uncertainty "
+                            "(None when absent, as for a science frame)")
     magzprms = _DiffKeyword("MAGZPRMS", unit="mag", doc="RMS of the zero-point fit")
     gain = _DiffKeyword("GAIN", unit="e-/DN", doc="Gain of the science frame")
     readnoise = _DiffKeyword("READNOI", unit="e-", doc="Read noise")
@@ -415,8 +416,9 @@ class DifferenceImage(ZTFImage):
         return self.magzp
 
     @property
-    def zpdiffunc(self) -> float:
-        """Uncertainty of :attr:`zpdiff` (MAGZPUNC), mag."""
+    def zpdiffunc(self) -> float | None:
+        """Uncertainty of :attr:`zpdiff` (MAGZPUNC), mag; None when absent (the forced
+        photometry table then has NaN, and light curves count it as 0)."""
         return self.magzpunc
 
     # ------------------------------------------------------------------ PSF
@@ -630,7 +632,7 @@ class DifferenceImage(ZTFImage):
             :data:`SERVICE_COLUMNS`: ``forcediffimflux``, ``forcediffimfluxunc`` (DN),
             ``forcediffimsnr``, ``forcediffimchisq`` (reduced chi2), the aperture
             ``forcediffimfluxap``, ``forcediffimfluxuncap``, ``forcediffimsnrap``,
-            ``aperturecorr``, the frame's ``zpdiff``, ``zpdiffunc`` (MAGZPUNC),
+            ``aperturecorr``, the frame's ``zpdiff``, ``zpdiffunc`` (MAGZPUNC; NaN when absent),
             ``infobits`` (INFOBITS; -1 when the headers have none), ``psf_flag``
             (:class:`~ztfimg.flags.PSFFlag` bits of the fit, the package's flag column name),
             ``aper_flag`` (:class:`~ztfimg.flags.ApertureFlag`), ``npix``,
@@ -676,7 +678,7 @@ class DifferenceImage(ZTFImage):
                 "forcediffimfluxuncap": tab["fluxaperr"].to_numpy() if has_ap else nanv,
                 "forcediffimsnrap": tab["snrap"].to_numpy() if has_ap else nanv,
                 "aperturecorr": tab["apcorr"].to_numpy() if has_ap else nanv,
-                "zpdiff": np.full(n, float(zp)), "zpdiffunc": np.full(n, float(zpunc)),
+                "zpdiff": np.full(n, float(zp)), "zpdiffunc": np.full(n, np.nan if zpunc is None else float(zpunc)),
                 "infobits": np.full(n, -1 if info is None else int(info), dtype=np.int64),
                 "psf_flag": tab["psf_flag"].to_numpy(),
                 "aper_flag": tab["aper_flag"].to_numpy() if has_ap else np.zeros(n, np.int64),
