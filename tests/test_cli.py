@@ -75,6 +75,9 @@ def test_help_documents_exit_codes_and_traceback(capsys):
     (("dmo",), ["invalid choice", "'dmo'"]),
     (("demo", "--bogus"), ["unrecognized arguments: --bogus"]),
     (("info",), ["FILE"]),
+    (("photometry", "frame.fits"), ["positions one way"]),                 # none given
+    (("stamps", "frame.fits", "--xy", "1,2", "--radec", "3,4", "--out", "st.fits"),
+     ["positions one way"]),
 ])
 def test_usage_errors_are_one_line_exit_2(capsys, args, words):
     code, out, err = run(capsys, *args)
@@ -652,8 +655,8 @@ def test_photometry_user_mistakes(season, tmp_path, capsys):
     assert code == 2
     assert_one_error(err, "--xy", "A,B")
     code, _, err = run(capsys, "photometry", f)
-    assert code == 1
-    assert_one_error(err, "--xy", "--positions")
+    assert code == 2                                  # an option mistake: a usage error
+    assert_one_error(err, "--xy", "--positions", "ztfimg photometry --help")
 
 
 def test_calibrate_command_matches_the_collection(season, tmp_path, capsys):

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 
 from ..errors import InvalidParameterError, MissingFileError, ZTFImgError
 from ._common import EXIT_OK, UsageError, _log
@@ -132,8 +131,8 @@ def _positions(args):
     import numpy as np
     given = [bool(args.xy), bool(args.radec), bool(args.positions)]
     if sum(given) != 1:
-        raise InvalidParameterError("give the positions one way: --xy X,Y ..., --radec "
-                                    "RA,DEC ... or --positions FILE.csv")
+        raise UsageError("give the positions one way: --xy X,Y ..., --radec RA,DEC ... or "
+                         f"--positions FILE.csv (see 'ztfimg {args.command} --help')")
     if args.xy:
         a, b = np.array(args.xy, float).T
         return a, b, "pixels"
