@@ -28,6 +28,10 @@
 #if defined(__linux__)
 #include <sched.h>
 #endif
+/* helper-thread placement: glibc's sched_getcpu and pthread_attr_setaffinity_np */
+#if defined(__linux__) && defined(__GLIBC__)
+#define ZTF_SPREAD 1
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -341,7 +345,7 @@ static inline __attribute__((always_inline)) double touch_rows(const job_t *job,
  * left, so a thread that starts late (or not at all) leaves its share to the others. The
  * helpers start first, so that their start overlaps the calling thread's work.
  *
- * On Linux each helper is started on its own CPU of the caller's affinity set, other than
+ * On Linux (glibc) each helper is started on its own CPU of the caller's affinity set, other than
  * the one the caller runs on (as OMP_PROC_BIND=spread does), for the helper's lifetime
  * only. Left to itself the scheduler starts a new thread on its parent's CPU and moves it
  * only after some milliseconds: measured on a 2-vCPU VM, the two threads of a 6 ms job
@@ -350,7 +354,7 @@ static inline __attribute__((always_inline)) double touch_rows(const job_t *job,
  * turns the placement off. Returns 0, or -1 when a thread could not be started. */
 #define MAX_THREADS 256
 
-#if defined(__linux__)
+#if defined(ZTF_SPREAD)
 static int spread_wanted(void)
 {
     const char *v = getenv("ZTFIMG_SPREAD_THREADS");
@@ -388,16 +392,16 @@ static int run_parallel(void *(*fn)(void *), void *arg, int n_threads, int64_t p
 {
     pthread_t tids[MAX_THREADS];
     int t, started = 0, ncpu = 0, rc;
-#if defined(__linux__)
+#if defined(ZTF_SPREAD)
     int cpus[MAX_THREADS];
 #endif
     if (n_threads > MAX_THREADS) n_threads = MAX_THREADS;
     if (n_threads > pieces) n_threads = (int)pieces;
-#if defined(__linux__)
+#if defined(ZTF_SPREAD)
     if (n_threads > 1) ncpu = other_cpus(cpus, n_threads - 1);
 #endif
     for (t = 1; t < n_threads; t++) {
-#if defined(__linux__)
+#if defined(ZTF_SPREAD)
         rc = t - 1 < ncpu ? start_on(&tids[t], fn, arg, cpus[t - 1])
                           : pthread_create(&tids[t], NULL, fn, arg);
 #else
