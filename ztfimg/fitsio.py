@@ -80,17 +80,21 @@ def _needs_astropy(hdu):
             or h.get("NAXIS", 0) != 2)
 
 
-def _read_direct(path, datloc, bitpix, shape, dtype):
+def _read_direct(path, datloc, bitpix, shape, dtype, signature=None):
     """Read a plain image's bytes straight into a native array of the file's type.
 
     The memory-mapped route converts a mapped big-endian array into a copy, so both are
     resident at once; this reads into one buffer and byte-swaps it in place. Only for HDUs
     that :func:`_needs_astropy` accepts; a short read (truncated file) is a FileFormatError.
+    With ``signature`` (see :class:`ImageLayout`), returns None when the open file is no
+    longer the one whose header gave ``datloc``.
     """
     filetype = np.dtype(_FITS_DTYPES[bitpix])
     target = np.dtype(dtype) if dtype is not None else filetype
-    out = np.empty(shape, dtype=filetype)
     with open(path, "rb") as fh:
+        if signature is not None and _signature(fh.fileno()) != tuple(signature):
+            return None
+        out = np.empty(shape, dtype=filetype)
         fh.seek(datloc)
         nread = fh.readinto(memoryview(out).cast("B"))
     if nread != out.nbytes:
@@ -157,8 +161,8 @@ def _shape(header):
     return tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(naxis, 0, -1))
 
 
-def _signature(path):
-    st = os.stat(path)
+def _signature(path_or_fd):
+    st = os.stat(path_or_fd)
     return st.st_size, st.st_mtime_ns, st.st_ino
 
 
@@ -248,16 +252,15 @@ def read_pixels(layout, *, dtype=None, readonly=True):
         raise InvalidParameterError(f"expected the ImageLayout that read_header(path) returns; "
                                     f"got {type(layout).__name__} {layout!r:.60}")
     path = check_fits_path(layout.path)
-    try:
-        unchanged = _signature(path) == tuple(layout.signature)
-    except OSError:
-        unchanged = False
-    if layout.datloc is None or not unchanged or len(layout.shape) != 2:
+    data = None
+    if layout.datloc is not None and len(layout.shape) == 2:
+        try:
+            data = _read_direct(path, layout.datloc, layout.bitpix, tuple(layout.shape),
+                                dtype, signature=layout.signature)
+        except OSError as exc:
+            raise FileFormatError(f"cannot read the pixels of {path!r}: {exc}") from exc
+    if data is None:  # astropy's route, or a file changed since its header was read
         return read_fits(path, dtype=dtype, readonly=readonly)[0]
-    try:
-        data = _read_direct(path, layout.datloc, layout.bitpix, tuple(layout.shape), dtype)
-    except OSError as exc:
-        raise FileFormatError(f"cannot read the pixels of {path!r}: {exc}") from exc
     if readonly:
         data.flags.writeable = False
     return data
