@@ -26,15 +26,20 @@ _TABLE_FORMATS = (".csv", ".parquet", ".fits")
 
 
 # ---------------------------------------------------------------------------- helpers
-def _open_science(path):
-    """A ScienceImage from ``path`` (its mask beside it when present)."""
-    from ..image import ScienceImage
+def _check_frame(path):
+    """A one-line MissingFileError unless ``path`` is a file (and not a mask)."""
     if not os.path.exists(path):
         raise MissingFileError(f"no such file: {path!r}")
     if os.path.isdir(path):
         raise MissingFileError(f"{path!r} is a directory, not a FITS image")
     from .commands import _refuse_mask
     _refuse_mask(path)
+
+
+def _open_science(path):
+    """A ScienceImage from ``path`` (its mask beside it when present)."""
+    from ..image import ScienceImage
+    _check_frame(path)
     return ScienceImage.from_filename(path, require_mask=False)
 
 
@@ -201,8 +206,7 @@ def _run_photometry(args):
                          "--help')")
     a, b, kind = _positions(args)
     if psf_mode:
-        if not os.path.exists(args.file):
-            raise MissingFileError(f"no such file: {args.file!r}")
+        _check_frame(args.file)                     # the frame's own mistakes first
         psf_path = args.psf_file or _psf_beside(args.file)
         if not os.path.isfile(psf_path):
             raise MissingFileError(f"no such PSF file: {psf_path!r}")
