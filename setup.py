@@ -1,7 +1,8 @@
 """Build ztfimg's compiled kernel (ztfimg/_kernel.c); the rest of the metadata is setup.cfg.
 
 The extension is optional: without a C compiler the install still succeeds and ztfimg
-uses sep's aperture routes (``ztfimg.overlap.HAVE_KERNEL`` is then False).
+uses sep's aperture routes and the numpy versions of the stack and calibration-frame
+loops (``ztfimg._npkernels``; ``ztfimg.overlap.HAVE_KERNEL`` is then False).
 """
 
 from setuptools import Extension, setup

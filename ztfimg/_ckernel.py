@@ -8,6 +8,10 @@ about a millisecond and no memory to speak of (the library is ~60 kB).
 
 :data:`HAVE_KERNEL` says whether the library is there; :func:`library` returns it.
 :func:`default_threads` is the one rule for the number of threads a kernel call uses.
+Without the library, :func:`bilinear` and :func:`combine` (stacks, calibration frames) run
+their numpy versions (:mod:`ztfimg._npkernels`: the same bits, several times slower) after
+one :class:`~ztfimg.errors.ZTFImgWarning`; the aperture sums go to sep
+(:mod:`ztfimg.aperture`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import threading
 
 import numpy as np
 
-from .errors import InvalidParameterError
+from .errors import InvalidParameterError, ZTFImgWarning
 
 _SPEC = importlib.util.find_spec("ztfimg._kernel")
 #: True when the compiled kernel library was built at install time.
@@ -121,6 +125,19 @@ def default_threads():
         return os.cpu_count() or 1
 
 
+def _numpy_route(name):
+    """The numpy version of kernel ``name`` (no compiled library), warning once."""
+    from . import _npkernels
+    if not _LIB.get("warned"):
+        _LIB["warned"] = True
+        import warnings
+        warnings.warn("ztfimg's compiled kernel is not built (no C compiler at install "
+                      "time): stacks and calibration frames use numpy, the same numbers "
+                      "several times slower; reinstall with a C compiler for speed",
+                      ZTFImgWarning, stacklevel=3)
+    return getattr(_npkernels, name)
+
+
 def bilinear(section, x, y, x0, y0, ny, nx, snap, n_threads=None):
     """Bilinear resampling of a float32 frame section at frame positions (``ztfimg.stacking``).
 
@@ -129,6 +146,8 @@ def bilinear(section, x, y, x0, y0, ny, nx, snap, n_threads=None):
     ``snap``: weights closer than this to 0 are 0. Returns a float32 (th, tw) array (NaN
     outside the frame or next to a NaN pixel). Threads: :func:`default_threads`.
     """
+    if not HAVE_KERNEL:
+        return _numpy_route("bilinear")(section, x, y, x0, y0, ny, nx, snap)
     lib = library()
     out = np.empty(x.shape, np.float32)
     if x.size:
@@ -151,6 +170,8 @@ def combine(cube, weights, extra, median, sigma, maxiters, n_threads=None):
     MemoryError
         A thread's work buffer could not be allocated.
     """
+    if not HAVE_KERNEL:
+        return _numpy_route("combine")(cube, weights, extra, median, sigma, maxiters)
     lib = library()
     n, m = cube.shape
     nq = extra.shape[1]
