@@ -40,9 +40,9 @@ import time
 
 import numpy as np
 import sep
-from astropy.io import fits
+from _realquadrant import bare_arrays
 
-from ztfimg import bitmask, datasets, overlap
+from ztfimg import overlap
 
 RADIUS, ANNULUS = 5.0, (10.0, 15.0)
 SIZES = (1000, 10000, 100000)
@@ -73,13 +73,8 @@ CHILD = textwrap.dedent("""
 
 
 def load():
-    sci, msk = datasets.get_real_quadrant(offline=True, verify=False)
-    data = fits.getdata(sci).astype(np.float32)
-    mask = fits.getdata(msk).astype(np.int16)
-    bkg = sep.Background(data, mask=(mask & int(bitmask.BACKGROUND_BITS)) != 0)
-    sub = data - bkg.back()
-    det = (mask & int(bitmask.DETECTION_BITS)) != 0
-    return np.ascontiguousarray(sub, dtype=np.float32), det
+    q = bare_arrays()
+    return q.sub, q.det
 
 
 def positions(n, shape, seed=12345):

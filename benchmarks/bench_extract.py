@@ -17,11 +17,9 @@ import os
 import statistics
 import time
 
-import numpy as np
 import sep
-from astropy.io import fits
+from _realquadrant import bare_arrays
 
-from ztfimg import bitmask, datasets
 from ztfimg.sources import extract_sources
 
 
@@ -30,13 +28,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=9)
     args = ap.parse_args()
     sep.set_extract_pixstack(1_000_000)
-    sci, msk = datasets.get_real_quadrant(offline=True, verify=False)
-    data = fits.getdata(sci).astype(np.float32)
-    mask = fits.getdata(msk).astype(np.int16)
-    bkg = sep.Background(data, mask=(mask & int(bitmask.BACKGROUND_BITS)) != 0)
-    sub = np.ascontiguousarray(data - bkg.back(), dtype=np.float32)
-    det = (mask & int(bitmask.DETECTION_BITS)) != 0
-    rms = bkg.globalrms
+    q = bare_arrays()
+    sub, det, mask, rms = q.sub, q.det, q.mask, q.rms
     cases = {
         "bare sep.extract": lambda: sep.extract(sub, 5.0, err=rms, mask=det),
         "bare sep.extract + segmentation map": lambda: sep.extract(

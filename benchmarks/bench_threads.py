@@ -112,16 +112,9 @@ def fmt(v):
 
 
 def aperture_part(repeat):
-    import sep
-    from astropy.io import fits
-
-    from ztfimg import bitmask, datasets
-    sci, msk = datasets.get_real_quadrant(offline=True, verify=False)
-    data = fits.getdata(sci).astype(np.float32)
-    mask = fits.getdata(msk).astype(np.int16)
-    bkg = sep.Background(data, mask=(mask & int(bitmask.BACKGROUND_BITS)) != 0)
-    sub = np.ascontiguousarray(data - bkg.back(), dtype=np.float32)
-    det = (mask & int(bitmask.DETECTION_BITS)) != 0
+    from _realquadrant import bare_arrays
+    q = bare_arrays()
+    sub, det = q.sub, q.det
     rng = np.random.default_rng(13)
     x, y = rng.uniform(0, sub.shape[1] - 1, 1000), rng.uniform(0, sub.shape[0] - 1, 1000)
     overlap.aperture_sums(sub, x, y, 5.0, (10.0, 15.0), mask=det)
