@@ -77,6 +77,7 @@ def _close(got, ref, scale):
 
 
 # -------------------------------------------------------------------- geometry
+@needs_kernel
 def test_pixel_overlap_matches_closed_form():
     rng = np.random.default_rng(3)
     for _ in range(3000):
@@ -90,6 +91,7 @@ def test_pixel_overlap_matches_closed_form():
         assert -1e-14 <= got <= 1.0 + 1e-14
 
 
+@needs_kernel
 @pytest.mark.parametrize("r", [1e-3, 0.01, 0.3, 0.5])
 def test_small_circle_centred_on_a_pixel_is_pi_r2(r):
     # sep 1.4 returns the whole pixel here; the exact answer is pi r^2
@@ -97,6 +99,7 @@ def test_small_circle_centred_on_a_pixel_is_pi_r2(r):
                                                                           rel=1e-14)
 
 
+@needs_kernel
 def test_pixel_overlap_whole_and_empty():
     assert overlap.pixel_overlap(-0.5, 0.5, -0.5, 0.5, math.sqrt(0.5)) == pytest.approx(1.0)
     assert overlap.pixel_overlap(2.0, 3.0, 0.0, 1.0, 1.5) == 0.0

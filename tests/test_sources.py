@@ -7,7 +7,7 @@ import sep
 from astropy.io import fits
 from scipy.spatial import cKDTree
 
-from ztfimg import simulate
+from ztfimg import overlap, simulate
 from ztfimg.background import estimate_background
 from ztfimg.errors import InvalidParameterError, ShapeMismatchError
 from ztfimg.sources import extract_sources
@@ -177,6 +177,7 @@ def test_bad_input_and_empty():
         extract_sources(data, err=1.0, bitmask=np.zeros((10, 10), np.int16))
 
 
+@pytest.mark.skipif(not overlap.HAVE_KERNEL, reason="the compiled kernel is not built")
 @pytest.mark.parametrize("mode", ["segmentation", "bbox"])
 def test_compiled_mask_bits_equal_the_numpy_route(real_image, mode):
     import sep
