@@ -108,6 +108,7 @@ def test_pixel_overlap_whole_and_empty():
         overlap.pixel_overlap(0.0, 1.0, 0.0, 1.0, -1.0)
 
 
+@needs_kernel
 def test_import_loads_nothing_and_numba_is_not_needed():
     # importing the module loads no library; an aperture call loads the C kernel only
     # (numba, ~120 MB of resident memory when it was the engine, stays out)
