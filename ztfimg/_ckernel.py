@@ -136,7 +136,7 @@ def _numpy_route(name):
         import warnings
         warnings.warn("ztfimg's compiled kernel is not built (no C compiler at install "
                       "time): stacks and calibration frames use numpy, the same numbers "
-                      "several times slower; reinstall with a C compiler for speed",
+                      "1-8x slower; reinstall with a C compiler for speed",
                       ZTFImgWarning, stacklevel=3)
     return getattr(_npkernels, name)
 
