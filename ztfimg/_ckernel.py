@@ -12,7 +12,7 @@ with the debug symbols setuptools builds in).
 :data:`HAVE_KERNEL` says whether the library is there; :func:`library` returns it.
 :func:`default_threads` is the one rule for the number of threads a kernel call uses.
 Without the library, :func:`bilinear` and :func:`combine` (stacks, calibration frames) run
-their numpy versions (:mod:`ztfimg._npkernels`: the same bits, several times slower) after
+their numpy versions (:mod:`ztfimg._npkernels`: the same bits, 1-8x slower) after
 one :class:`~ztfimg.errors.ZTFImgWarning`; the aperture sums go to sep
 (:mod:`ztfimg.aperture`).
 """
