@@ -33,7 +33,8 @@ LAYERS = {
     "bitmask": 1, "filenames": 1, "filters": 1, "flags": 1, "validation": 1,
     "photometry": 1, "background": 1, "sources": 1, "aperture": 1, "apcor": 1, "psfphot": 1,
     "stamps": 1, "dao": 1, "plotting": 1, "zeropoint": 1, "datasets": 1, "fitsio": 1,
-    "header": 1, "overlap": 1, "_ckernel": 1, "_npkernels": 1, "matching": 1, "psfdiff": 1, "calibframes": 1,
+    "header": 1, "overlap": 1, "_ckernel": 1, "_npkernels": 1, "matching": 1, "psfdiff": 1,
+    "calibframes": 1,
     # 2: objects
     "image": 2, "products": 2, "catalog": 2, "refcat": 2, "alerts": 2, "archive": 2,
     # 3: orchestration

@@ -66,7 +66,7 @@ def test_wrappers_fall_back_to_numpy_with_one_warning(monkeypatch):
     w, e = np.ones(6), np.zeros((6, 1))
     want = _ckernel.combine(cube, w, e, False, 3.0, 5)
     monkeypatch.setattr(_ckernel, "HAVE_KERNEL", False)
-    monkeypatch.setitem(_ckernel._LIB, "warned", False)
+    monkeypatch.setattr(_ckernel, "_NUMPY_WARNED", False)
     with pytest.warns(ZTFImgWarning, match="not built"):
         got = _ckernel.combine(cube, w, e, False, 3.0, 5)
     for a, b in zip(want, got):

@@ -128,11 +128,16 @@ def default_threads():
         return os.cpu_count() or 1
 
 
+#: Whether this process has been told that the numpy versions run (one warning).
+_NUMPY_WARNED = False
+
+
 def _numpy_route(name):
     """The numpy version of kernel ``name`` (no compiled library), warning once."""
+    global _NUMPY_WARNED
     from . import _npkernels
-    if not _LIB.get("warned"):
-        _LIB["warned"] = True
+    if not _NUMPY_WARNED:
+        _NUMPY_WARNED = True
         import warnings
         warnings.warn("ztfimg's compiled kernel is not built (no C compiler at install "
                       "time): stacks and calibration frames use numpy, the same numbers "

@@ -132,7 +132,7 @@ def combine(cube, weights, extra, median, sigma, maxiters):
 
 def _combine_block(cube, weights, extra, median, sigma, maxiters):
     """:func:`combine` of a block of columns."""
-    n, m = cube.shape
+    m = cube.shape[1]
     nq = extra.shape[1]
     vals = cube.astype(np.float64)
     finite = np.isfinite(vals)
