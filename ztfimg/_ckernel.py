@@ -12,7 +12,7 @@ with the debug symbols setuptools builds in).
 :data:`HAVE_KERNEL` says whether the library is there; :func:`library` returns it.
 :func:`default_threads` is the one rule for the number of threads a kernel call uses.
 Without the library, :func:`bilinear` and :func:`combine` (stacks, calibration frames) run
-their numpy versions (:mod:`ztfimg._npkernels`: the same bits, 1-8x slower) after
+their numpy versions (:mod:`ztfimg._npkernels`: the same bits, 1-10x slower) after
 one :class:`~ztfimg.errors.ZTFImgWarning`; the aperture sums go to sep
 (:mod:`ztfimg.aperture`).
 """
@@ -141,7 +141,7 @@ def _numpy_route(name):
         import warnings
         warnings.warn("ztfimg's compiled kernel is not built (no C compiler at install "
                       "time): stacks and calibration frames use numpy, the same numbers "
-                      "1-8x slower; reinstall with a C compiler for speed",
+                      "1-10x slower; reinstall with a C compiler for speed",
                       ZTFImgWarning, stacklevel=3)
     return getattr(_npkernels, name)
 

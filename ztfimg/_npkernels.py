@@ -1,13 +1,14 @@
 """numpy versions of the stack and calibration-frame loops of ``ztfimg/_kernel.c``.
 
 Used by :mod:`ztfimg._ckernel` when the compiled library was not built (no C compiler at
-install time), so that stacks and calibration frames still work, 1-8x slower (numbers
+install time), so that stacks and calibration frames still work, 1-10x slower (numbers
 below). They follow the C code step by step, in the same order of operations, and the test
 suite checks that they give the same bits (``tests/test_npkernels.py``).
 
-Cost, measured against the C kernels on this project's 2-core machine (20 frames x 2e5
-pixels; a 512 x 512 tile): :func:`combine` 1.0x (median) to 2.0x (clipped mean) the C time
-on one thread, 1.7-3.8x on two; :func:`bilinear` 5.4x one thread, 8.5x two. Memory:
+Cost (``benchmarks/bench_npkernels.py``, this project's 2-core machine; 20 frames x 2e5
+pixels, a 512 x 512 tile): :func:`combine` 1.0-1.1x (median) to 2.0-2.2x (clipped mean)
+the C time on one thread, 1.7-4.0x on two; :func:`bilinear` 5.3-5.4x one thread, 8.5-9.6x
+two. Memory:
 :func:`combine` works on blocks of ``_BLOCK_VALUES`` values (frames x columns) and fills
 outputs allocated once, so its temporaries stay near 0.5 MB whatever the cube;
 :func:`bilinear` holds a few float64 copies of the inside positions (the caller's tiles
